@@ -1,0 +1,196 @@
+"""The composition root: builds every part from config, starts them in order, stops in reverse.
+
+Parts receive their collaborators here and nowhere else; nothing is started at import. A part
+that fails to start stops the ones already running, so a half-started cart never lingers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Protocol
+
+from cart_app.catalog import Catalog
+from cart_app.clock import Clock, SystemClock
+from cart_app.config import LoadedConfig
+from cart_app.engine import Engine, EngineSettings
+from cart_app.ledger import Ledger
+from cart_app.pricing import PricingPolicy
+from cart_app.store_layout import demo_store_dir
+from cart_app.variable_measure import VariableMeasureScheme
+
+log = logging.getLogger(__name__)
+
+
+class Part(Protocol):
+    """Anything the app starts and stops."""
+
+    name: str
+
+    def start(self) -> None:
+        """Begin work (open devices, start threads)."""
+        ...
+
+    def stop(self) -> None:
+        """End work and release resources; must be safe to call once after ``start``."""
+        ...
+
+
+@dataclass
+class _Closer:
+    """Adapts a resource that is opened on construction and only needs closing."""
+
+    name: str
+    close: Callable[[], None]
+
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        self.close()
+
+
+class StartupError(Exception):
+    """The cart cannot start; the message says what to fix. Nothing on disk was changed."""
+
+
+def scheme_from_config(loaded: LoadedConfig) -> VariableMeasureScheme:
+    """The store's variable-measure barcode scheme from ``[variable_measure]``."""
+    vm = loaded.config.variable_measure
+    return VariableMeasureScheme(
+        prefixes=frozenset(vm.prefixes),
+        item_digits=vm.item_digits,
+        value_digits=vm.value_digits,
+        value_kind=vm.value_kind,
+        has_value_check_digit=vm.has_value_check_digit,
+    )
+
+
+def catalog_json_path(loaded: LoadedConfig) -> Path:
+    """The catalog JSON this configuration imports (the bundled demo store by default)."""
+    configured = loaded.config.paths.catalog_json
+    return loaded.resolve(configured) if configured else demo_store_dir() / "catalog.json"
+
+
+def open_catalog(loaded: LoadedConfig, data_dir: Path) -> Catalog:
+    """Open the catalog database, importing the configured JSON when it changed since last time.
+
+    A failed import leaves the previous catalog in place (the import is one transaction), so a
+    cart with a working catalog keeps it and the error is reported.
+    """
+    catalog = Catalog.open(
+        data_dir / "catalog.sqlite3", variable_measure=scheme_from_config(loaded)
+    )
+    source = catalog_json_path(loaded)
+    marker = data_dir / "catalog.imported"
+    try:
+        digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    except OSError as exc:
+        if catalog.products():
+            log.warning("catalog file %s unreadable (%s); using the cached catalog", source, exc)
+            return catalog
+        catalog.close()
+        raise StartupError(f"catalog file {source}: {exc}") from exc
+    if not marker.exists() or marker.read_text().strip() != digest or not catalog.products():
+        catalog.import_json(source)
+        marker.write_text(digest)
+    return catalog
+
+
+@dataclass
+class CartApp:
+    """A built cart: its parts in start order."""
+
+    loaded: LoadedConfig
+    clock: Clock
+    catalog: Catalog
+    ledger: Ledger
+    engine: Engine
+    parts: list[Part] = field(default_factory=list)
+    _started: list[Part] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, loaded: LoadedConfig, clock: Clock | None = None) -> CartApp:
+        """Construct every part from ``loaded``; opens files but starts no thread."""
+        from cart_app.catalog import CatalogError
+        from cart_app.ledger import LedgerError
+
+        clock = clock or SystemClock()
+        cfg = loaded.config
+        data_dir = loaded.resolve(cfg.paths.data_dir)
+        try:
+            data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StartupError(f"data folder {data_dir}: {exc}") from exc
+        try:
+            catalog = open_catalog(loaded, data_dir)
+        except CatalogError as exc:
+            raise StartupError(str(exc)) from exc
+        try:
+            ledger = Ledger.open(data_dir / cfg.ledger.file_name, clock)
+        except LedgerError as exc:
+            catalog.close()
+            raise StartupError(f"{exc}\nThe ledger file was left as it is.") from exc
+        policy = PricingPolicy(
+            tax_rates=catalog.tax_rates(),
+            tax_included=catalog.store_info().tax_included,
+            weight_increment_g=cfg.pricing.weight_increment_g,
+        )
+        engine = Engine(
+            ledger,
+            catalog,
+            policy,
+            clock,
+            EngineSettings(
+                cart_id=cfg.cart_id,
+                prompt_timeout_s=cfg.fusion.prompt_timeout_s,
+                inbox_poll_s=cfg.engine.inbox_poll_s,
+                stop_timeout_s=cfg.engine.stop_timeout_s,
+                budget_cap_cents=cfg.pricing.budget_cap_cents,
+                budget_warn_ratio_bp=cfg.pricing.budget_warn_ratio_bp,
+            ),
+        )
+        # Order matters: storage before the engine that writes it; devices (scale, cameras) and
+        # the UI bridge will follow the engine so that they never publish into a stopped one.
+        parts: list[Part] = [
+            _Closer("catalog", catalog.close),
+            _Closer("ledger", ledger.close),
+            engine,
+        ]
+        return cls(loaded, clock, catalog, ledger, engine, parts)
+
+    def start(self) -> None:
+        """Start every part in order; on failure stop the started ones in reverse."""
+        for part in self.parts:
+            try:
+                part.start()
+            except Exception:
+                log.exception("part %s failed to start", part.name)
+                self.stop()
+                raise
+            self._started.append(part)
+
+    def stop(self) -> None:
+        """Stop the started parts in reverse order; one failing does not stop the others."""
+        while self._started:
+            part = self._started.pop()
+            try:
+                part.stop()
+            except Exception:
+                log.exception("part %s failed to stop", part.name)
+
+    def __enter__(self) -> CartApp:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

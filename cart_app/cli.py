@@ -1,0 +1,268 @@
+"""The ``smartcart`` command line.
+
+argparse (standard library) covers what the CLI needs: subcommands, types and help, so no
+extra dependency is taken for it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import shutil
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from cart_app.config import ConfigError, LoadedConfig, load_config
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+
+def _load(args: argparse.Namespace) -> LoadedConfig:
+    loaded = load_config(args.config, profile=args.profile)
+    if getattr(args, "data_dir", None):
+        paths = loaded.config.paths.model_copy(update={"data_dir": str(args.data_dir.resolve())})
+        loaded = LoadedConfig(
+            loaded.config.model_copy(update={"paths": paths}), loaded.source, loaded.base_dir
+        )
+    return loaded
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    """Validate a configuration file and summarise it."""
+    loaded = load_config(args.file, profile=args.profile)
+    cfg = loaded.config
+    cams = ", ".join(f"{c.id}={c.source}" for c in cfg.cameras) or "none"
+    print(f"{args.file}: OK (profile {cfg.profile}, cart {cfg.cart_id})")
+    print(f"  scale: {cfg.scale.driver} {cfg.scale.protocol} {cfg.scale.url or '(pty)'}")
+    print(f"  cameras: {cams}")
+    print(f"  store: {cfg.store.mode} {cfg.store.base_url}")
+    print(f"  data: {loaded.resolve(cfg.paths.data_dir)}")
+    return EXIT_OK
+
+
+def cmd_config_doc(args: argparse.Namespace) -> int:
+    """Write the configuration reference generated from the schema."""
+    from cart_app.config.docgen import render_config_doc
+
+    text = render_config_doc()
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Run the scripted trip on the bundled demo store, headless, and print each receipt."""
+    from cart_app.app import CartApp
+    from cart_app.demo_trip import run_demo_trip
+
+    out = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    args.data_dir = out / "data"
+    # The demo owns its output folder: each run starts from an empty basket.
+    shutil.rmtree(args.data_dir, ignore_errors=True)
+    loaded = _load(args)
+    with CartApp.build(loaded) as app:
+        receipt_path = run_demo_trip(app, out, echo=print)
+    print(f"\nreceipt written to {receipt_path}")
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Start the cart and keep it running until interrupted."""
+    from cart_app.app import CartApp
+    from cart_app.engine import CartSnapshot
+    from cart_app.receipt_text import render_snapshot
+
+    loaded = _load(args)
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    with CartApp.build(loaded) as app:
+        currency = app.catalog.store_info().currency
+
+        def show(event: object) -> None:
+            if isinstance(event, CartSnapshot):
+                print(render_snapshot(event, currency), flush=True)
+            else:
+                print(event, flush=True)
+
+        app.engine.subscribe(show)
+        show(app.engine.snapshot)
+        print("smartcart running headless; Ctrl-C to stop", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            done.wait()
+    return EXIT_OK
+
+
+def cmd_basket(args: argparse.Namespace) -> int:
+    """Print the basket restored from the ledger, as a restart would see it."""
+    from cart_app.app import CartApp
+    from cart_app.receipt_text import render_snapshot
+
+    app = CartApp.build(_load(args))
+    try:
+        app.engine.start()
+        snap = app.engine.snapshot
+        print(render_snapshot(snap, app.catalog.store_info().currency))
+    finally:
+        app.engine.stop()
+        app.ledger.close()
+        app.catalog.close()
+    return EXIT_OK
+
+
+def cmd_ledger_verify(args: argparse.Namespace) -> int:
+    """Check a ledger file's hash chain."""
+    from cart_app.clock import SystemClock
+    from cart_app.ledger import Ledger
+
+    ledger = Ledger.open(args.file, SystemClock())
+    try:
+        report = ledger.verify()
+    finally:
+        ledger.close()
+    if report.ok:
+        print(f"{args.file}: chain intact ({report.entries_checked} records)")
+        return EXIT_OK
+    print(f"{args.file}: TAMPERED at record {report.first_bad_seq}: {report.problem}")
+    return EXIT_FAILURE
+
+
+def cmd_gtin(args: argparse.Namespace) -> int:
+    """Normalise a product code to GTIN-14 and check its digit."""
+    from cart_app.gtin import normalize_gtin
+
+    print(normalize_gtin(args.code, symbology=args.symbology))
+    return EXIT_OK
+
+
+def cmd_catalog_import(args: argparse.Namespace) -> int:
+    """Validate a catalog JSON and import it into the cart's catalog database."""
+    from cart_app.app import scheme_from_config
+    from cart_app.catalog import Catalog
+
+    loaded = _load(args)
+    data_dir = loaded.resolve(loaded.config.paths.data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    catalog = Catalog.open(
+        data_dir / "catalog.sqlite3", variable_measure=scheme_from_config(loaded)
+    )
+    try:
+        count = catalog.import_json(args.file)
+    finally:
+        catalog.close()
+    print(f"imported {count} products from {args.file}")
+    return EXIT_OK
+
+
+def cmd_catalog_lookup(args: argparse.Namespace) -> int:
+    """Show the product a code or label resolves to."""
+    from cart_app.app import open_catalog
+
+    loaded = _load(args)
+    data_dir = loaded.resolve(loaded.config.paths.data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    catalog = open_catalog(loaded, data_dir)
+    try:
+        match = catalog.resolve_scan(args.code) if args.code.isdigit() else None
+        product = match.product if match else catalog.by_label(args.code)
+        if product is None:
+            print(f"{args.code}: not in the catalog")
+            return EXIT_FAILURE
+        print(product)
+        if match and (match.weight_g is not None or match.price_cents is not None):
+            print(f"embedded: weight {match.weight_g} g, price {match.price_cents} cents")
+    finally:
+        catalog.close()
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(prog="smartcart", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--config", type=Path, help="TOML configuration file")
+        p.add_argument("--profile", choices=("laptop", "cart"), help="override the profile")
+        p.add_argument("--data-dir", type=Path, help="override paths.data_dir")
+        return p
+
+    p = sub.add_parser("check-config", help="validate a configuration file")
+    p.add_argument("file", type=Path)
+    p.add_argument("--profile", choices=("laptop", "cart"))
+    p.set_defaults(func=cmd_check_config)
+
+    p = sub.add_parser("config-doc", help="print the configuration reference")
+    p.add_argument("--output", type=Path)
+    p.set_defaults(func=cmd_config_doc)
+
+    p = with_config(sub.add_parser("demo", help="scripted trip on the bundled demo store"))
+    p.add_argument("--out", type=Path, default=Path("out/demo"), help="output folder")
+    p.set_defaults(func=cmd_demo)
+
+    p = with_config(sub.add_parser("run", help="run the cart"))
+    p.set_defaults(func=cmd_run)
+
+    p = with_config(sub.add_parser("basket", help="print the basket restored from the ledger"))
+    p.set_defaults(func=cmd_basket)
+
+    p = sub.add_parser("ledger-verify", help="check a ledger file's hash chain")
+    p.add_argument("file", type=Path)
+    p.set_defaults(func=cmd_ledger_verify)
+
+    p = sub.add_parser("gtin", help="normalise a product code to GTIN-14")
+    p.add_argument("code")
+    p.add_argument("--symbology", help="e.g. upce when the code is UPC-E")
+    p.set_defaults(func=cmd_gtin)
+
+    catalog = sub.add_parser("catalog", help="catalog tools").add_subparsers(
+        dest="catalog_command", required=True
+    )
+    p = with_config(catalog.add_parser("import", help="import a catalog JSON"))
+    p.add_argument("file", type=Path)
+    p.set_defaults(func=cmd_catalog_import)
+    p = with_config(catalog.add_parser("lookup", help="resolve a code or label"))
+    p.add_argument("code")
+    p.set_defaults(func=cmd_catalog_lookup)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``smartcart`` console script."""
+    from cart_app.app import StartupError
+    from cart_app.catalog import CatalogError
+    from cart_app.gtin import InvalidGtin
+    from cart_app.ledger import LedgerError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        code: int = args.func(args)
+    except ConfigError as exc:
+        print(f"configuration error:\n{exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (StartupError, CatalogError, LedgerError) as exc:
+        print(f"smartcart: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except InvalidGtin as exc:
+        print(f"smartcart: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,229 @@
+"""The configuration schema: every setting, its type, default and meaning.
+
+Each field's ``description`` is the documentation: ``smartcart config-doc`` renders
+``docs/configuration.md`` from it and a test keeps the two in step. Models forbid unknown keys
+and are strict about types, so a typo or a quoted number is an error rather than a silent default.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PositiveSeconds = Annotated[float, Field(gt=0, le=3600)]
+Grams = Annotated[float, Field(ge=0, le=100_000)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class PathsConfig(_Section):
+    data_dir: str = Field(
+        "var",
+        description="Folder for the ledger, the catalog database and logs; relative paths are "
+        "taken from the config file's folder.",
+    )
+    catalog_json: str = Field(
+        "",
+        description="Catalog JSON imported at start when the database is empty or older than "
+        "the file; empty means the bundled demo store.",
+    )
+    layout_json: str = Field(
+        "", description="Store layout JSON for the map; empty means the bundled demo store."
+    )
+
+
+class StoreConfig(_Section):
+    mode: Literal["embedded", "http"] = Field(
+        "embedded",
+        description="`embedded`: the bundled demo store without a network; `http`: the store "
+        "API at `base_url`.",
+    )
+    base_url: str = Field("http://127.0.0.1:8765", description="Store API root URL.")
+    api_key: str = Field("", description="This cart's API key for the store API.")
+    connect_timeout_s: PositiveSeconds = Field(3.0, description="TCP connect timeout per call.")
+    read_timeout_s: PositiveSeconds = Field(10.0, description="Response timeout per call.")
+    retry_backoff_initial_s: PositiveSeconds = Field(
+        0.5, description="First retry delay for idempotent calls; doubles with jitter."
+    )
+    retry_backoff_max_s: PositiveSeconds = Field(30.0, description="Longest retry delay.")
+
+
+class ScaleConfig(_Section):
+    driver: Literal["simulator", "serial"] = Field(
+        "simulator",
+        description="`simulator`: the built-in scale simulator behind a real pty or TCP port; "
+        "`serial`: a real device at `url`.",
+    )
+    url: str = Field(
+        "",
+        description="pyserial URL of the scale (`/dev/ttyUSB0`, `socket://host:port`, "
+        "`loop://`, `rfc2217://…`); empty with the simulator means a pty it creates.",
+    )
+    protocol: Literal["cartboard", "mt-sics", "toledo-8217", "nci", "continuous"] = Field(
+        "cartboard", description="Wire protocol spoken by the scale."
+    )
+    baudrate: int = Field(115200, ge=300, le=921600, description="Serial speed in baud.")
+    read_timeout_s: PositiveSeconds = Field(
+        0.5, description="A read that returns nothing for this long counts as a silent scale."
+    )
+    silent_timeout_s: PositiveSeconds = Field(
+        2.0, description="No valid frame for this long moves the scale to `degraded`."
+    )
+    reconnect_backoff_initial_s: PositiveSeconds = Field(
+        0.5, description="First delay before reopening an unplugged scale."
+    )
+    reconnect_backoff_max_s: PositiveSeconds = Field(
+        10.0, description="Cap of the doubling reconnect delay."
+    )
+    settle_time_s: PositiveSeconds = Field(
+        0.4, description="A plateau must hold this long to count as a settled weight."
+    )
+    stable_tolerance_g: Grams = Field(
+        2.0, description="Samples within this band of their mean form a plateau."
+    )
+    min_change_g: Grams = Field(
+        3.0, description="Settled changes smaller than this are drift, not an item."
+    )
+    zero_tracking_band_g: Grams = Field(
+        1.0, description="Slow drift inside this band around zero is tracked away."
+    )
+    capacity_g: Grams = Field(30_000.0, description="Weight above this reports overload.")
+
+
+class CameraConfig(_Section):
+    id: str = Field(description="Camera name used in logs, recordings and evidence.")
+    source: str = Field(
+        description="`webcam:N`, a device path, `file:PATH` (video), `folder:PATH` (images), "
+        "or `synthetic`."
+    )
+    width: int = Field(640, ge=64, le=4096, description="Requested frame width in pixels.")
+    height: int = Field(480, ge=48, le=4096, description="Requested frame height in pixels.")
+    fps: float = Field(15.0, gt=0, le=120, description="Requested frame rate.")
+    roi: tuple[float, float, float, float] = Field(
+        (0.0, 0.0, 1.0, 1.0),
+        description="Basket opening as (x, y, w, h) fractions of the frame.",
+    )
+    reconnect_backoff_max_s: PositiveSeconds = Field(
+        10.0, description="Cap of the doubling delay before reopening a lost camera."
+    )
+
+
+class VisionConfig(_Section):
+    motion_threshold: float = Field(
+        0.02, gt=0, le=1, description="Fraction of ROI pixels that must change to wake vision."
+    )
+    motion_idle_s: PositiveSeconds = Field(
+        1.0, description="Vision sleeps again after this long without motion."
+    )
+    recognition_top_k: int = Field(5, ge=1, le=20, description="Candidates kept per crop.")
+    unknown_threshold: float = Field(
+        0.35, gt=0, lt=1, description="Below this gallery similarity an item is `unknown`."
+    )
+    frame_budget_s: PositiveSeconds = Field(
+        0.25, description="Most time recognition may spend on one frame."
+    )
+    barcode_agreement_frames: int = Field(
+        2, ge=1, le=10, description="Frames that must agree before a barcode is accepted."
+    )
+
+
+class FusionConfig(_Section):
+    pairing_window_s: PositiveSeconds = Field(
+        3.0, description="An observation and a weight change this close in time are paired."
+    )
+    prompt_timeout_s: PositiveSeconds = Field(
+        45.0, description="How long a prompt waits for the shopper before staff are flagged."
+    )
+    min_confirm_probability: float = Field(
+        0.9, gt=0, lt=1, description="Posterior needed to confirm without asking."
+    )
+    default_weight_tolerance_g: Grams = Field(
+        10.0, description="Weight tolerance for products whose catalog entry gives none."
+    )
+    weight_tolerance_ratio: float = Field(
+        0.05, ge=0, le=1, description="Extra tolerance as a fraction of the expected weight."
+    )
+
+
+class PricingConfig(_Section):
+    weight_increment_g: int = Field(
+        1, ge=1, le=50, description="Legal-for-trade division: per-kg weights round to this."
+    )
+    budget_cap_cents: int | None = Field(
+        None, ge=0, description="Optional spending cap; the shopper is warned near and over it."
+    )
+    budget_warn_ratio_bp: int = Field(
+        9000, ge=0, le=10000, description="Warn when the total reaches this share of the cap."
+    )
+
+
+class VariableMeasureConfig(_Section):
+    prefixes: tuple[str, ...] = Field(
+        ("02", "20", "21", "22", "23", "24", "25", "26", "27", "28", "29"),
+        description="GS1 prefixes that this store uses for weight or price embedded codes.",
+    )
+    item_digits: int = Field(5, ge=3, le=6, description="Digits of the item reference.")
+    value_digits: int = Field(5, ge=4, le=5, description="Digits of the embedded value.")
+    value_kind: Literal["weight_g", "price_cents"] = Field(
+        "weight_g", description="What the embedded value means."
+    )
+    has_value_check_digit: bool = Field(
+        False, description="Whether a price/weight check digit precedes a 4-digit value."
+    )
+
+
+class LedgerConfig(_Section):
+    file_name: str = Field("ledger.sqlite3", description="Ledger file inside `data_dir`.")
+
+
+class UiConfig(_Section):
+    enabled: bool = Field(True, description="Open the Kivy touchscreen (off: headless).")
+    fullscreen: bool = Field(False, description="Fill the screen (on the cart).")
+    language: str = Field("en", description="Initial language of the shopper screens.")
+    large_text: bool = Field(False, description="Start in large text mode.")
+
+
+class MaintenanceConfig(_Section):
+    auto_lock_s: PositiveSeconds = Field(
+        120.0, description="Maintenance mode locks itself after this long without input."
+    )
+    pin_hash: str = Field(
+        "", description="Salted slow hash of the staff PIN (`smartcart hash-pin`)."
+    )
+
+
+class EngineConfig(_Section):
+    inbox_poll_s: PositiveSeconds = Field(
+        0.1, description="How often the engine wakes to expire prompts when idle."
+    )
+    stop_timeout_s: PositiveSeconds = Field(
+        5.0, description="How long stopping waits for the engine to finish its inbox."
+    )
+
+
+class CartConfig(_Section):
+    """The whole configuration file."""
+
+    profile: Literal["laptop", "cart"] = Field(
+        "laptop",
+        description="`laptop`: webcam or replay camera, simulated scale, demo store; `cart`: "
+        "the real devices. The profile's defaults apply under this file's values.",
+    )
+    cart_id: str = Field("cart-dev", min_length=1, description="This cart's id in the store.")
+    paths: PathsConfig = Field(default_factory=PathsConfig)
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    scale: ScaleConfig = Field(default_factory=ScaleConfig)
+    cameras: tuple[CameraConfig, ...] = Field(
+        (), description="The basket cameras (one `[[cameras]]` table each)."
+    )
+    vision: VisionConfig = Field(default_factory=VisionConfig)
+    fusion: FusionConfig = Field(default_factory=FusionConfig)
+    pricing: PricingConfig = Field(default_factory=PricingConfig)
+    variable_measure: VariableMeasureConfig = Field(default_factory=VariableMeasureConfig)
+    ledger: LedgerConfig = Field(default_factory=LedgerConfig)
+    ui: UiConfig = Field(default_factory=UiConfig)
+    maintenance: MaintenanceConfig = Field(default_factory=MaintenanceConfig)
+    engine: EngineConfig = Field(default_factory=EngineConfig)

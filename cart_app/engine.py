@@ -1,0 +1,260 @@
+"""The engine thread: the single writer of cart state.
+
+Everything that changes the basket arrives as a command in the engine's inbox. The engine
+decides (pure, :mod:`cart_app.decide`), appends the resulting records durably to the ledger, folds
+them into the basket and publishes a snapshot to its listeners. One thread doing all writes keeps
+ordering deterministic and replayable.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Protocol
+
+from cart_app.basket import BasketState, apply, empty_basket, restore
+from cart_app.clock import Clock
+from cart_app.decide import DecideContext, ProductLookup, Rejected, decide, expired_prompts
+from cart_app.domain import Offer, Product
+from cart_app.events import Command, CommandRejected, EngineFault, Lock
+from cart_app.ledger import Ledger
+from cart_app.pricing import (
+    BudgetStatus,
+    PricingError,
+    PricingPolicy,
+    Receipt,
+    budget_status,
+    price_basket,
+)
+from cart_app.records import Record
+
+log = logging.getLogger(__name__)
+
+
+class CatalogView(ProductLookup, Protocol):
+    """What the engine reads from the catalog: products by SKU and the store's offers."""
+
+    def offers(self) -> list[Offer]:
+        """Active multi-buy offers."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CartSnapshot:
+    """Everything a screen shows, as of ``version`` (one per applied command)."""
+
+    version: int
+    basket: BasketState
+    receipt: Receipt | None
+    budget: BudgetStatus | None
+    fault: str | None = None
+
+
+EngineEvent = CartSnapshot | CommandRejected | EngineFault
+Listener = Callable[[EngineEvent], None]
+
+
+@dataclass(frozen=True, slots=True)
+class EngineSettings:
+    """The engine's named settings, from the ``[engine]``, ``[fusion]`` and ``[pricing]`` tables."""
+
+    cart_id: str
+    prompt_timeout_s: float
+    inbox_poll_s: float
+    stop_timeout_s: float
+    budget_cap_cents: int | None = None
+    budget_warn_ratio_bp: int = 9000
+
+
+_STOP = object()
+
+
+class Engine:
+    """Owns the basket. Thread-safe API: :meth:`submit`, :meth:`call`, :meth:`subscribe`."""
+
+    name = "engine"
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        catalog: CatalogView,
+        policy: PricingPolicy,
+        clock: Clock,
+        settings: EngineSettings,
+    ) -> None:
+        self._ledger = ledger
+        self._catalog = catalog
+        self._policy = policy
+        self._clock = clock
+        self._settings = settings
+        self._inbox: queue.Queue[tuple[Command, Future[EngineEvent] | None] | object] = (
+            queue.Queue()
+        )
+        self._listeners: list[Listener] = []
+        self._listeners_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._state = empty_basket()
+        self._version = 0
+        self._fault: str | None = None
+        self._snapshot: CartSnapshot | None = None
+        self._snapshot_lock = threading.Lock()
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> None:
+        """Restore the basket from the ledger and start the engine thread."""
+        self._state = restore(self._ledger)
+        with self._snapshot_lock:
+            self._snapshot = self._make_snapshot()
+        self._thread = threading.Thread(target=self._run, name="engine", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Finish the commands already in the inbox, then end the thread."""
+        if self._thread is None:
+            return
+        self._inbox.put(_STOP)
+        self._thread.join(self._settings.stop_timeout_s)
+        if self._thread.is_alive():
+            log.error("engine did not stop within %.1f s", self._settings.stop_timeout_s)
+        self._thread = None
+
+    # -- API for other threads -------------------------------------------------------------
+    def submit(self, command: Command) -> None:
+        """Queue ``command``; its outcome reaches listeners."""
+        self._inbox.put((command, None))
+
+    def call(self, command: Command, timeout: float | None = None) -> EngineEvent:
+        """Queue ``command`` and wait for its outcome (a snapshot, rejection or fault)."""
+        future: Future[EngineEvent] = Future()
+        self._inbox.put((command, future))
+        return future.result(timeout)
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener`` (on the engine thread) with every event; returns an unsubscribe."""
+        with self._listeners_lock:
+            self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self._listeners_lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return unsubscribe
+
+    @property
+    def snapshot(self) -> CartSnapshot:
+        """The latest published snapshot."""
+        with self._snapshot_lock:
+            if self._snapshot is None:
+                return self._make_snapshot()
+            return self._snapshot
+
+    # -- engine thread ---------------------------------------------------------------------
+    def _run(self) -> None:
+        # Listeners hear the restored basket from the engine thread, like every other event.
+        self._publish(self.snapshot)
+        while True:
+            try:
+                item = self._inbox.get(timeout=self._settings.inbox_poll_s)
+            except queue.Empty:
+                self._expire_prompts()
+                continue
+            if item is _STOP:
+                return
+            assert isinstance(item, tuple)
+            command, future = item
+            event = self.handle(command)
+            if future is not None:
+                future.set_result(event)
+            self._expire_prompts()
+
+    def _expire_prompts(self) -> None:
+        for answer in expired_prompts(self._state, self._clock.wall()):
+            self.handle(answer)
+
+    def handle(self, command: Command) -> EngineEvent:
+        """Apply one command now. Only the engine thread (or a test without a thread) calls it."""
+        if self._fault is not None and not isinstance(command, Lock):
+            event: EngineEvent = CommandRejected(command, f"cart is locked: {self._fault}")
+            self._publish(event)
+            return event
+        ctx = DecideContext(
+            products=self._catalog,
+            cart_id=self._settings.cart_id,
+            now_wall=self._clock.wall(),
+            prompt_timeout_s=self._settings.prompt_timeout_s,
+        )
+        try:
+            records = decide(self._state, command, ctx)
+        except Rejected as exc:
+            event = CommandRejected(command, str(exc))
+            self._publish(event)
+            return event
+        try:
+            self._commit(records)
+        except Exception as exc:  # the ledger is the basket: any failure to write locks the cart
+            log.exception("ledger write failed")
+            self._fault = f"cannot record the basket: {exc}"
+            fault = EngineFault(self._fault)
+            self._publish(fault)
+            self._publish(self._make_snapshot())
+            return fault
+        snapshot = self._make_snapshot()
+        self._publish(snapshot)
+        return snapshot
+
+    def _commit(self, records: list[Record]) -> None:
+        # Fold first, so a record that the fold would refuse never reaches the ledger.
+        state = self._state
+        for record in records:
+            state = apply(state, record)
+        session_id = state.session_id
+        for record in records:
+            self._ledger.append(session_id, record)
+            self._state = apply(self._state, record)
+
+    def _products(self) -> dict[str, Product]:
+        products: dict[str, Product] = {}
+        for line in self._state.lines:
+            product = self._catalog.by_sku(line.sku)
+            if product is not None:
+                products[line.sku] = product
+        return products
+
+    def _make_snapshot(self) -> CartSnapshot:
+        self._version += 1
+        try:
+            receipt = price_basket(
+                self._state.lines,
+                self._products(),
+                self._catalog.offers(),
+                self._state.coupons,
+                self._policy,
+            )
+        except PricingError as exc:
+            # The lines stay as recorded; only the total is unknown until the catalog is fixed.
+            log.error("cannot price the basket: %s", exc)
+            fault = self._fault or f"cannot price the basket: {exc}"
+            return CartSnapshot(self._version, self._state, None, None, fault)
+        budget = budget_status(
+            receipt.total_cents,
+            self._settings.budget_cap_cents,
+            self._settings.budget_warn_ratio_bp,
+        )
+        return CartSnapshot(self._version, self._state, receipt, budget, self._fault)
+
+    def _publish(self, event: EngineEvent) -> None:
+        if isinstance(event, CartSnapshot):
+            with self._snapshot_lock:
+                self._snapshot = event
+        with self._listeners_lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(event)
+            except Exception:  # a broken screen must not stop the basket
+                log.exception("engine listener failed")
