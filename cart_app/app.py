@@ -9,16 +9,16 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Protocol
 
-from cart_app.catalog import Catalog
+from cart_app.catalog import Catalog, CatalogError
 from cart_app.clock import Clock, SystemClock
 from cart_app.config import LoadedConfig
 from cart_app.engine import Engine, EngineSettings
-from cart_app.ledger import Ledger
+from cart_app.ledger import Ledger, LedgerError
 from cart_app.pricing import PricingPolicy
 from cart_app.store_layout import demo_store_dir
 from cart_app.variable_measure import VariableMeasureScheme
@@ -59,15 +59,25 @@ class StartupError(Exception):
 
 
 def scheme_from_config(loaded: LoadedConfig) -> VariableMeasureScheme:
-    """The store's variable-measure barcode scheme from ``[variable_measure]``."""
-    vm = loaded.config.variable_measure
-    return VariableMeasureScheme(
-        prefixes=frozenset(vm.prefixes),
-        item_digits=vm.item_digits,
-        value_digits=vm.value_digits,
-        value_kind=vm.value_kind,
-        has_value_check_digit=vm.has_value_check_digit,
-    )
+    """The store's variable-measure barcode scheme from ``[[variable_measure.layouts]]``.
+
+    The first layout is the base scheme and the others its per-prefix overrides; an empty list
+    means the store uses no such codes.
+    """
+    schemes = [
+        VariableMeasureScheme(
+            prefixes=frozenset(layout.prefixes),
+            item_digits=layout.item_digits,
+            value_digits=layout.value_digits,
+            value_kind=layout.value_kind,
+            has_value_check_digit=layout.has_value_check_digit,
+        )
+        for layout in loaded.config.variable_measure.layouts
+    ]
+    if not schemes:
+        return VariableMeasureScheme(prefixes=frozenset())
+    base, *overrides = schemes
+    return replace(base, overrides=tuple(overrides))
 
 
 def catalog_json_path(loaded: LoadedConfig) -> Path:
@@ -76,11 +86,14 @@ def catalog_json_path(loaded: LoadedConfig) -> Path:
     return loaded.resolve(configured) if configured else demo_store_dir() / "catalog.json"
 
 
-def open_catalog(loaded: LoadedConfig, data_dir: Path) -> Catalog:
+def open_catalog(
+    loaded: LoadedConfig, data_dir: Path, warnings: list[str] | None = None
+) -> Catalog:
     """Open the catalog database, importing the configured JSON when it changed since last time.
 
     A failed import leaves the previous catalog in place (the import is one transaction), so a
-    cart with a working catalog keeps it and the error is reported.
+    cart with a working catalog keeps selling from it and the problem goes to ``warnings`` for
+    staff; a cart with no catalog at all cannot start (:class:`StartupError`).
     """
     catalog = Catalog.open(
         data_dir / "catalog.sqlite3", variable_measure=scheme_from_config(loaded)
@@ -89,15 +102,18 @@ def open_catalog(loaded: LoadedConfig, data_dir: Path) -> Catalog:
     marker = data_dir / "catalog.imported"
     try:
         digest = hashlib.sha256(source.read_bytes()).hexdigest()
-    except OSError as exc:
+        if not marker.exists() or marker.read_text().strip() != digest or not catalog.products():
+            catalog.import_json(source)
+            marker.write_text(digest)
+    except (OSError, CatalogError) as exc:
+        problem = f"catalog file {source}: {exc}"
         if catalog.products():
-            log.warning("catalog file %s unreadable (%s); using the cached catalog", source, exc)
+            log.error("%s; using the cached catalog", problem)
+            if warnings is not None:
+                warnings.append(f"{problem}; using the cached catalog")
             return catalog
         catalog.close()
-        raise StartupError(f"catalog file {source}: {exc}") from exc
-    if not marker.exists() or marker.read_text().strip() != digest or not catalog.products():
-        catalog.import_json(source)
-        marker.write_text(digest)
+        raise StartupError(problem) from exc
     return catalog
 
 
@@ -111,14 +127,13 @@ class CartApp:
     ledger: Ledger
     engine: Engine
     parts: list[Part] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """Problems the cart started despite (e.g. a bad catalog update), for staff to see."""
     _started: list[Part] = field(default_factory=list)
 
     @classmethod
     def build(cls, loaded: LoadedConfig, clock: Clock | None = None) -> CartApp:
         """Construct every part from ``loaded``; opens files but starts no thread."""
-        from cart_app.catalog import CatalogError
-        from cart_app.ledger import LedgerError
-
         clock = clock or SystemClock()
         cfg = loaded.config
         data_dir = loaded.resolve(cfg.paths.data_dir)
@@ -126,8 +141,9 @@ class CartApp:
             data_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StartupError(f"data folder {data_dir}: {exc}") from exc
+        warnings: list[str] = []
         try:
-            catalog = open_catalog(loaded, data_dir)
+            catalog = open_catalog(loaded, data_dir, warnings)
         except CatalogError as exc:
             raise StartupError(str(exc)) from exc
         try:
@@ -161,7 +177,7 @@ class CartApp:
             _Closer("ledger", ledger.close),
             engine,
         ]
-        return cls(loaded, clock, catalog, ledger, engine, parts)
+        return cls(loaded, clock, catalog, ledger, engine, parts, warnings)
 
     def start(self) -> None:
         """Start every part in order; on failure stop the started ones in reverse."""

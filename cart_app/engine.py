@@ -19,7 +19,7 @@ from typing import Protocol
 from cart_app.basket import BasketState, apply, empty_basket, restore
 from cart_app.clock import Clock
 from cart_app.decide import DecideContext, ProductLookup, Rejected, decide, expired_prompts
-from cart_app.domain import Offer, Product
+from cart_app.domain import Offer, PricingMode, Product
 from cart_app.events import Command, CommandRejected, EngineFault, Lock
 from cart_app.ledger import Ledger
 from cart_app.pricing import (
@@ -30,7 +30,7 @@ from cart_app.pricing import (
     budget_status,
     price_basket,
 )
-from cart_app.records import Record
+from cart_app.records import LineAdded, Record
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,10 @@ class CatalogView(ProductLookup, Protocol):
 
     def offers(self) -> list[Offer]:
         """Active multi-buy offers."""
+        ...
+
+    def record_weighing(self, sku: str, grams: float) -> bool:
+        """Learn one confirmed unit weight of ``sku``."""
         ...
 
 
@@ -203,9 +207,24 @@ class Engine:
             self._publish(fault)
             self._publish(self._make_snapshot())
             return fault
+        self._learn_weights(records)
         snapshot = self._make_snapshot()
         self._publish(snapshot)
         return snapshot
+
+    def _learn_weights(self, records: list[Record]) -> None:
+        """Feed confirmed per-unit weighings to the catalog's learnt weight spread."""
+        for record in records:
+            if not isinstance(record, LineAdded) or record.evidence is None:
+                continue
+            delta = record.evidence.weight_delta_g
+            product = self._catalog.by_sku(record.sku)
+            if delta is None or product is None or product.pricing_mode is not PricingMode.PER_UNIT:
+                continue
+            try:
+                self._catalog.record_weighing(record.sku, delta / record.quantity)
+            except (ValueError, LookupError) as exc:  # learning is a bonus, never a failure
+                log.warning("weighing of %s not learnt: %s", record.sku, exc)
 
     def _commit(self, records: list[Record]) -> None:
         # Fold first, so a record that the fold would refuse never reaches the ledger.

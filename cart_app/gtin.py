@@ -16,7 +16,7 @@ _GTIN_LENGTHS = (8, 12, 13, 14)
 _UPCE_SYMBOLOGIES = frozenset({"upce", "upc-e", "upc_e"})
 
 
-class InvalidGtin(ValueError):  # noqa: N818 - the name other parts already catch
+class InvalidGtin(ValueError):
     """A code that is not a well-formed GTIN: bad length, non-digits or a wrong check digit."""
 
 

@@ -1,4 +1,4 @@
-"""The catalog: JSON validation messages, SQLite storage and its safety, lookups, weight learning."""
+"""The catalog: JSON validation messages, SQLite storage and safety, lookups, weight learning."""
 
 from __future__ import annotations
 
@@ -223,7 +223,10 @@ REJECTIONS = [
         _set("offers.0.skus", ["NOPE"]),
         ["offers[0].skus[0]", "offer 'MILK-2FOR30' refers to unknown SKU 'NOPE'"],
     ),
-    (_set("offers.1.skus", ["PB", "BANANA"]), ["offers[1].skus[1]", "'BANANA', which is sold per kg"]),
+    (
+        _set("offers.1.skus", ["PB", "BANANA"]),
+        ["offers[1].skus[1]", "'BANANA', which is sold per kg"],
+    ),
     (_set("offers.1.skus", []), ["offers[1].skus", "names no SKU"]),
     (_set("offers.1.skus", ["PB", "PB"]), ["offers[1].skus", "names a SKU twice"]),
     (_set("offers.1.pay", 3), ["offers[1].pay", "less than buy (3)"]),
@@ -335,6 +338,24 @@ def test_demo_store_round_trips(demo_catalog: Catalog) -> None:
     assert 30 <= len(expected.products) <= 40
 
 
+@pytest.mark.parametrize(
+    ("code", "symbology", "sku", "weight_g"),
+    [
+        ("2310001004128", None, "C-CHEESE-DELI", 412.0),  # deli label, as in docs/catalog.md
+        ("04523133", "UPCE", "S-PEANUT-BUTTER", None),
+        ("7350999000103", "EAN13", "D-MILK-STD", None),
+        ("7350999000110", "EAN13", "D-MILK-STD", None),  # the old code
+        ("73091233", "EAN8", "K-CHEWING-GUM", None),
+    ],
+)
+def test_demo_store_codes(
+    demo_catalog: Catalog, code: str, symbology: str | None, sku: str, weight_g: float | None
+) -> None:
+    match = demo_catalog.resolve_scan(code, symbology)
+    assert match is not None
+    assert (match.product.sku, match.weight_g) == (sku, weight_g)
+
+
 def test_contents_survive_reopening(tmp_path: Path, catalog: Catalog) -> None:
     before = catalog.products()
     catalog.close()
@@ -358,7 +379,7 @@ def test_failed_write_rolls_back(tmp_path: Path, catalog: Catalog) -> None:
     # Bypass validation: a GTIN on two products makes the database refuse half-way through.
     clash = replace(data.products[1], gtins=data.products[0].gtins)
     broken = replace(data, products=(data.products[0], clash, *data.products[2:]))
-    with pytest.raises(CatalogError, match="import of .* failed"):
+    with pytest.raises(CatalogError, match=r"import of .* failed"):
         catalog.import_data(broken)
     assert catalog.products() == before
 

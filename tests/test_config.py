@@ -131,3 +131,27 @@ def test_key_lines_handles_multiline_values() -> None:
 def test_configuration_doc_is_current() -> None:
     doc = (REPO / "docs" / "configuration.md").read_text(encoding="utf-8")
     assert doc == render_config_doc(), "run: smartcart config-doc --output docs/configuration.md"
+
+
+def test_variable_measure_layouts_validate_and_build_the_scheme() -> None:
+    from cart_app.app import scheme_from_config
+    from cart_app.variable_measure import DEFAULT_SCHEME
+
+    assert scheme_from_config(load_config_text("")) == DEFAULT_SCHEME
+    found = problems_of(
+        "[[variable_measure.layouts]]\nprefixes = ['21']\nitem_digits = 6\n"
+        "\n[[variable_measure.layouts]]\nprefixes = ['13']\n"
+    )
+    assert ("variable_measure.layouts[0]", 1) == found[0][:2]
+    assert "10 digits" in found[0][2]
+    assert found[1][:2] == ("variable_measure.layouts[1].prefixes[0]", 6)
+    twice = problems_of(
+        "[[variable_measure.layouts]]\nprefixes = ['21']\n"
+        "[[variable_measure.layouts]]\nprefixes = ['21']\n"
+    )
+    assert "appear in two layouts" in twice[0][2]
+    custom = load_config_text(
+        "[[variable_measure.layouts]]\nprefixes = ['23']\nvalue_kind = 'price_cents'\n"
+    )
+    scheme = scheme_from_config(custom)
+    assert scheme.all_prefixes == frozenset({"23"}) and scheme.value_kind == "price_cents"

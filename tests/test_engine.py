@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cart_app.catalog import Catalog
+from cart_app.catalog import MIN_WEIGHING_SAMPLES, Catalog
 from cart_app.clock import FakeClock
 from cart_app.domain import Coupon, Evidence, EvidenceSource
 from cart_app.engine import CartSnapshot, EngineEvent
@@ -237,3 +237,20 @@ def test_unknown_product_refused(tmp_path: Path, demo_catalog: Catalog, clock: F
         assert len(ledger.records("s1")) == 2  # nothing recorded for the refusal
     finally:
         ledger.close()
+
+
+def test_confirmed_weighings_teach_the_weight_model(
+    tmp_path: Path, demo_catalog: Catalog, demo_products: DemoProducts, clock: FakeClock
+) -> None:
+    engine = make_engine(tmp_path / "l.db", demo_catalog, clock)
+    product = demo_products.unit[0]
+    engine.handle(StartSession("s1"))
+    nominal = product.nominal_weight_g
+    offsets = [4, -2, 1, 3, 0] * (MIN_WEIGHING_SAMPLES // 5 + 1)
+    for offset in offsets:
+        evidence = Evidence(EvidenceSource.BARCODE, weight_delta_g=2 * (nominal + offset))
+        engine.handle(Confirm(ChangeKind.ADD, product.sku, 2, evidence=evidence))
+    model = demo_catalog.weight_model(product.sku)
+    assert model.samples == len(offsets)
+    assert model.learnt_mean_g == pytest.approx(nominal + 1.2)
+    assert model.learnt_spread_g is not None and model.learnt_spread_g > 0

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from cart_app.config.schema import CameraConfig, CartConfig
+from cart_app.config.schema import CameraConfig, CartConfig, VariableMeasureLayout
 
 HEADER = """# Configuration reference
 
@@ -29,7 +30,7 @@ def _default(info: FieldInfo) -> str:
         return "(table)"
     value: Any = info.default
     if isinstance(value, tuple):
-        value = list(value)
+        value = [v.model_dump() if isinstance(v, BaseModel) else v for v in value]
     return f"`{json.dumps(value)}`"
 
 
@@ -39,6 +40,8 @@ _BOUNDS = {"gt": ">", "ge": "≥", "lt": "<", "le": "≤"}
 def _type(info: FieldInfo) -> str:
     text = str(info.annotation).replace("typing.", "").replace("cart_app.config.schema.", "")
     text = text.replace("<class '", "").replace("'>", "")
+    # Constrained item types print their whole FieldInfo; the description says the constraint.
+    text = re.sub(r"Annotated\[(\w+), FieldInfo\(.*\)\]", r"\1", text)
     bounds = [
         f"{sign} {getattr(meta, attr)}"
         for meta in info.metadata
@@ -68,4 +71,5 @@ def render_config_doc() -> str:
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             lines += _section(f"[{name}]", annotation)
     lines += _section("[[cameras]]", CameraConfig)
+    lines += _section("[[variable_measure.layouts]]", VariableMeasureLayout)
     return "\n".join(lines) + "\n"

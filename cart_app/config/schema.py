@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 PositiveSeconds = Annotated[float, Field(gt=0, le=3600)]
 Grams = Annotated[float, Field(ge=0, le=100_000)]
@@ -160,19 +160,61 @@ class PricingConfig(_Section):
     )
 
 
-class VariableMeasureConfig(_Section):
-    prefixes: tuple[str, ...] = Field(
-        ("02", "20", "21", "22", "23", "24", "25", "26", "27", "28", "29"),
-        description="GS1 prefixes that this store uses for weight or price embedded codes.",
+class VariableMeasureLayout(_Section):
+    prefixes: tuple[Annotated[str, Field(pattern=r"^(02|2[0-9])$")], ...] = Field(
+        description="GS1 restricted-circulation prefixes (`02`, `20`–`29`) with this layout."
     )
-    item_digits: int = Field(5, ge=3, le=6, description="Digits of the item reference.")
-    value_digits: int = Field(5, ge=4, le=5, description="Digits of the embedded value.")
+    item_digits: int = Field(5, ge=1, le=9, description="Digits of the item reference.")
+    value_digits: int = Field(5, ge=1, le=9, description="Digits of the embedded value.")
     value_kind: Literal["weight_g", "price_cents"] = Field(
-        "weight_g", description="What the embedded value means."
+        "weight_g", description="What the embedded value means: grams or cents."
     )
     has_value_check_digit: bool = Field(
-        False, description="Whether a price/weight check digit precedes a 4-digit value."
+        False, description="Whether a value check digit precedes a 4- or 5-digit value."
     )
+
+    @model_validator(mode="after")
+    def _fills_the_code(self) -> VariableMeasureLayout:
+        used = self.item_digits + self.value_digits + int(self.has_value_check_digit)
+        if used != VARIABLE_MEASURE_PAYLOAD_DIGITS:
+            raise ValueError(
+                f"item_digits + value_digits + check digit = {used}; an EAN-13 has "
+                f"{VARIABLE_MEASURE_PAYLOAD_DIGITS} digits between prefix and check digit"
+            )
+        return self
+
+
+VARIABLE_MEASURE_PAYLOAD_DIGITS = 10
+
+
+class VariableMeasureConfig(_Section):
+    layouts: tuple[VariableMeasureLayout, ...] = Field(
+        (
+            VariableMeasureLayout(
+                prefixes=tuple(str(p) for p in range(20, 30)), value_kind="weight_g"
+            ),
+            VariableMeasureLayout(
+                prefixes=("02",),
+                item_digits=5,
+                value_digits=4,
+                value_kind="price_cents",
+                has_value_check_digit=True,
+            ),
+        ),
+        description="The store's weight/price-embedded barcode layouts (one "
+        "`[[variable_measure.layouts]]` table each); by default 20–29 carry grams and 02 a "
+        "price with its check digit. No two layouts may share a prefix.",
+    )
+
+    @model_validator(mode="after")
+    def _prefixes_unique(self) -> VariableMeasureConfig:
+        seen: set[str] = set()
+        for layout in self.layouts:
+            twice = seen & set(layout.prefixes)
+            if twice:
+                raise ValueError(f"prefixes {sorted(twice)} appear in two layouts")
+            seen |= set(layout.prefixes)
+        return self
 
 
 class LedgerConfig(_Section):
