@@ -14,14 +14,15 @@ rounded, never ``float``.
 
 from __future__ import annotations
 
-import enum
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from types import MappingProxyType
 
+from cart_app.budget import BudgetLevel, BudgetStatus, budget_status
 from cart_app.domain import BasketLine, Coupon, Offer, PricingMode, Product, TaxRate
+from cart_app.money import format_money
 from cart_app.offers import (
     MAX_PRICE_CENTS,
     AppliedCoupon,
@@ -334,81 +335,3 @@ def _taxes(lines: Sequence[ReceiptLine], policy: PricingPolicy) -> tuple[TaxLine
             tax = round_half_up(Fraction(base * rate, 10_000))
         taxes.append(TaxLine(tax_class, rate, base, tax))
     return tuple(taxes)
-
-
-class BudgetLevel(enum.StrEnum):
-    """How the basket total stands against the shopper's budget cap."""
-
-    OK = "ok"
-    NEAR = "near"
-    OVER = "over"
-
-
-@dataclass(frozen=True, slots=True)
-class BudgetStatus:
-    """The budget cap alert; ``cap_cents`` and ``remaining_cents`` are ``None`` with no cap.
-
-    ``remaining_cents`` is negative when over the cap.
-    """
-
-    cap_cents: int | None
-    total_cents: int
-    remaining_cents: int | None
-    level: BudgetLevel
-
-
-def budget_status(
-    total_cents: int, cap_cents: int | None, warn_ratio_bp: int = 9000
-) -> BudgetStatus:
-    """Where ``total_cents`` stands against ``cap_cents``.
-
-    OVER when the total exceeds the cap; NEAR when it reaches ``warn_ratio_bp`` / 10 000 of the
-    cap (reaching the cap exactly is NEAR, not OVER); OK otherwise or with no cap.
-    """
-    if total_cents < 0:
-        raise PricingError(f"budget: negative total {total_cents} cents")
-    if not 0 <= warn_ratio_bp <= 10_000:
-        raise PricingError(f"budget: warn ratio {warn_ratio_bp} bp must be 0..10000")
-    if cap_cents is None:
-        return BudgetStatus(None, total_cents, None, BudgetLevel.OK)
-    if cap_cents < 0:
-        raise PricingError(f"budget: negative cap {cap_cents} cents")
-    if total_cents > cap_cents:
-        level = BudgetLevel.OVER
-    elif total_cents * 10_000 >= cap_cents * warn_ratio_bp:
-        level = BudgetLevel.NEAR
-    else:
-        level = BudgetLevel.OK
-    return BudgetStatus(cap_cents, total_cents, cap_cents - total_cents, level)
-
-
-# currency: (prefix, suffix, decimal mark, thousands separator)
-_MONEY_FORMATS: dict[str, tuple[str, str, str, str]] = {
-    "SEK": ("", " kr", ",", " "),
-    "NOK": ("", " kr", ",", " "),
-    "DKK": ("", " kr", ",", "."),
-    "EUR": ("", " €", ",", " "),
-    "USD": ("$", "", ".", ","),
-    "GBP": ("£", "", ".", ","),
-}
-
-
-def format_money(cents: int, currency: str) -> str:
-    """``cents`` for a receipt or screen: ``"1 234,50 kr"`` (SEK), ``"$1,234.50"`` (USD).
-
-    Known currencies use their local style; any other ISO 4217 code gives ``"CHF 1234.50"``.
-    Every currency is shown with two decimals. Negative amounts get a leading ``-``
-    (``"-12,50 kr"``, ``"-$12.50"``). Raises ``ValueError`` for a code that is not three
-    upper-case letters.
-    """
-    if not (
-        len(currency) == 3 and currency.isascii() and currency.isalpha() and currency.isupper()
-    ):
-        raise ValueError(f"not an ISO 4217 currency code: {currency!r}")
-    prefix, suffix, decimal_mark, thousands = _MONEY_FORMATS.get(
-        currency, (f"{currency} ", "", ".", "")
-    )
-    whole, minor = divmod(abs(cents), 100)
-    grouped = f"{whole:,}".replace(",", thousands)
-    sign = "-" if cents < 0 else ""
-    return f"{sign}{prefix}{grouped}{decimal_mark}{minor:02d}{suffix}"

@@ -89,3 +89,24 @@ def test_console_script_is_installed() -> None:
     )
     assert result.returncode == 0
     assert "check-config" in result.stdout
+
+
+def test_run_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    import signal
+
+    script = Path(sys.executable).with_name("smartcart")
+    proc = subprocess.Popen(
+        [str(script), "run", "--data-dir", str(tmp_path / "d")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert proc.stdout is not None
+    seen = []
+    for line in proc.stdout:
+        seen.append(line)
+        if "running headless" in line:
+            break
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 0, "".join(seen)
+    assert any("state idle" in line for line in seen)
