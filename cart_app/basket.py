@@ -62,8 +62,9 @@ class PendingPrompt:
 class BasketState:
     """The session as folded from its records.
 
-    ``lines`` are in ``line_id`` order; ``record_count`` is how many records were folded (all of
-    them, across a :class:`SessionStarted` reset), so the engine can tell how far a state goes.
+    ``lines`` are in ``line_id`` order; ``record_count`` is how many records of this session were
+    folded (a :class:`SessionStarted` counts as the first), so a live basket and one restored
+    from the session's records agree on it; the engine derives new line ids from it.
     """
 
     session_id: str
@@ -223,7 +224,8 @@ def apply(state: BasketState, record: Record) -> BasketState:
     outcome = _step(state, record)
     if isinstance(outcome, str):
         raise BasketFoldError(state.record_count + 1, record, outcome)
-    return replace(outcome, record_count=state.record_count + 1)
+    count = 1 if isinstance(record, SessionStarted) else state.record_count + 1
+    return replace(outcome, record_count=count)
 
 
 def fold(records: Iterable[Record]) -> BasketState:

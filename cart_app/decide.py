@@ -180,6 +180,8 @@ def decide(state: BasketState, cmd: Command, ctx: DecideContext) -> list[Record]
                 raise Rejected("a prompt needs at least one choice")
             timeout = cmd.timeout_s if cmd.timeout_s is not None else ctx.prompt_timeout_s
             pid = cmd.prompt_id or ctx.new_id()
+            if any(p.prompt_id == pid for p in state.pending_prompts):
+                raise Rejected(f"prompt {pid} is already open")
             return [PromptOpened(pid, cmd.reason, cmd.choices, ctx.now_wall + timeout)]
         case Answer():
             pending = next((p for p in state.pending_prompts if p.prompt_id == cmd.prompt_id), None)

@@ -16,7 +16,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Protocol
 
-from cart_app.basket import BasketState, apply, empty_basket, restore
+from cart_app.basket import BasketFoldError, BasketState, apply, empty_basket, restore
 from cart_app.clock import Clock
 from cart_app.decide import DecideContext, ProductLookup, Rejected, decide, expired_prompts
 from cart_app.domain import Offer, PricingMode, Product
@@ -75,6 +75,13 @@ class EngineSettings:
 
 
 _STOP = object()
+
+
+def fold_all(state: BasketState, records: list[Record]) -> BasketState:
+    """``state`` after ``records``; raises :class:`BasketFoldError` if one cannot apply."""
+    for record in records:
+        state = apply(state, record)
+    return state
 
 
 class Engine:
@@ -194,7 +201,12 @@ class Engine:
         )
         try:
             records = decide(self._state, command, ctx)
-        except Rejected as exc:
+            # Fold into a scratch basket first: a record the fold refuses would be a decide bug,
+            # and it must be refused here, before the ledger, not lock the cart after it.
+            fold_all(self._state, records)
+        except (Rejected, BasketFoldError) as exc:
+            if isinstance(exc, BasketFoldError):
+                log.error("decide produced an impossible record: %s", exc)
             event = CommandRejected(command, str(exc))
             self._publish(event)
             return event
@@ -227,11 +239,7 @@ class Engine:
                 log.warning("weighing of %s not learnt: %s", record.sku, exc)
 
     def _commit(self, records: list[Record]) -> None:
-        # Fold first, so a record that the fold would refuse never reaches the ledger.
-        state = self._state
-        for record in records:
-            state = apply(state, record)
-        session_id = state.session_id
+        session_id = fold_all(self._state, records).session_id
         for record in records:
             self._ledger.append(session_id, record)
             self._state = apply(self._state, record)

@@ -254,3 +254,35 @@ def test_confirmed_weighings_teach_the_weight_model(
     assert model.samples == len(offsets)
     assert model.learnt_mean_g == pytest.approx(nominal + 1.2)
     assert model.learnt_spread_g is not None and model.learnt_spread_g > 0
+
+
+def test_line_ids_stay_unique_across_sessions_and_restarts(
+    tmp_path: Path, demo_catalog: Catalog, demo_products: DemoProducts, clock: FakeClock
+) -> None:
+    """Regression: ids derived from a count that spanned sessions collided after a restore."""
+    path = tmp_path / "l.db"
+    a, b, c = (p.sku for p in demo_products.unit[:3])
+    engine = make_engine(path, demo_catalog, clock)
+    engine.handle(StartSession("s1"))
+    for _ in range(6):
+        engine.handle(add(a))
+    engine.handle(RequestCheckout())
+    engine.handle(HandOff("k"))
+    engine.handle(CompleteSession())
+    engine.handle(ResetCart())
+    engine.handle(StartSession("s2"))
+    engine.handle(add(a))
+    engine._ledger.close()
+    for sku in (b, c, b, c, b):
+        again = make_engine(path, demo_catalog, clock)
+        again.start()
+        again.stop()
+        event = again.handle(add(sku))
+        assert isinstance(event, CartSnapshot), event
+        again._ledger.close()
+    final = make_engine(path, demo_catalog, clock)
+    final.start()
+    final.stop()
+    lines = final.snapshot.basket.lines
+    assert [(line.sku, line.quantity) for line in lines] == [(a, 1), (b, 3), (c, 2)]
+    assert len({line.line_id for line in lines}) == 3
