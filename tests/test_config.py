@@ -142,7 +142,7 @@ def test_variable_measure_layouts_validate_and_build_the_scheme() -> None:
         "[[variable_measure.layouts]]\nprefixes = ['21']\nitem_digits = 6\n"
         "\n[[variable_measure.layouts]]\nprefixes = ['13']\n"
     )
-    assert ("variable_measure.layouts[0]", 1) == found[0][:2]
+    assert found[0][:2] == ("variable_measure.layouts[0]", 1)
     assert "10 digits" in found[0][2]
     assert found[1][:2] == ("variable_measure.layouts[1].prefixes[0]", 6)
     twice = problems_of(
