@@ -41,13 +41,13 @@ from cart_app.catalog_db import (
 )
 from cart_app.catalog_schema import CatalogData, CatalogError, StoreInfo, load_catalog_file
 from cart_app.domain import Offer, PricingMode, Product, TaxRate
-from cart_app.gtin import InvalidGtin, normalize_gtin
 from cart_app.variable_measure import (
     DEFAULT_SCHEME,
     VariableMeasureScheme,
     is_variable_measure,
     parse_variable_measure,
 )
+from vision.gtin import InvalidGtin, normalize_gtin
 
 # The SQLite layer's constants are re-exported: callers and docs know them from this module.
 __all__ = [
@@ -190,7 +190,7 @@ class Catalog:
     def by_gtin(self, code: str, symbology: str | None = None) -> Product | None:
         """The product carrying this exact GTIN (in any length form), or None.
 
-        Raises :class:`~cart_app.gtin.InvalidGtin` for a malformed code. Variable-measure
+        Raises :class:`~vision.gtin.InvalidGtin` for a malformed code. Variable-measure
         labels are resolved by :meth:`resolve_scan`.
         """
         gtin14 = normalize_gtin(code, symbology=symbology)

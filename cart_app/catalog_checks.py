@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cart_app.gtin import InvalidGtin, normalize_gtin
 from cart_app.offers import MAX_PRICE_CENTS  # the bound pricing enforces too
+from vision.gtin import InvalidGtin, normalize_gtin
 
 if TYPE_CHECKING:
     # Annotations only: catalog_schema imports this module, so a runtime import would be a cycle.

@@ -32,7 +32,7 @@ from cart_app.domain import (
     Product,
     TaxRate,
 )
-from cart_app.gtin import normalize_gtin
+from vision.gtin import normalize_gtin
 
 # The value limits live with the checks in catalog_checks; they are re-exported from here,
 # the module that defines the format.

@@ -138,7 +138,7 @@ def cmd_ledger_verify(args: argparse.Namespace) -> int:
 
 def cmd_gtin(args: argparse.Namespace) -> int:
     """Normalise a product code to GTIN-14 and check its digit."""
-    from cart_app.gtin import normalize_gtin
+    from vision.gtin import normalize_gtin
 
     print(normalize_gtin(args.code, symbology=args.symbology))
     return EXIT_OK
@@ -241,8 +241,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``smartcart`` console script."""
     from cart_app.app import StartupError
     from cart_app.catalog import CatalogError
-    from cart_app.gtin import InvalidGtin
     from cart_app.ledger import LedgerError
+    from vision.gtin import InvalidGtin
 
     parser = build_parser()
     args = parser.parse_args(argv)

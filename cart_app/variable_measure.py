@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from cart_app.gtin import GTIN14_LENGTH, append_check_digit, normalize_gtin
+from vision.gtin import GTIN14_LENGTH, append_check_digit, normalize_gtin
 
 ValueKind = Literal["weight_g", "price_cents"]
 

@@ -26,13 +26,13 @@ from cart_app.catalog import (
 )
 from cart_app.catalog_schema import MAX_REPORTED_PROBLEMS, load_catalog_file, parse_catalog_json
 from cart_app.domain import BundlePriceOffer, MultiBuyOffer, PricingMode, TaxRate
-from cart_app.gtin import InvalidGtin
 from cart_app.store_layout import demo_store_dir
 from cart_app.variable_measure import (
     VariableMeasureError,
     VariableMeasureScheme,
     build_variable_measure,
 )
+from vision.gtin import InvalidGtin
 
 Json = dict[str, Any]
 

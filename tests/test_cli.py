@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from cart_app.cli import main
-from cart_app.gtin import gs1_check_digit
+from vision.gtin import gs1_check_digit
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cart_app.gtin import (
+from vision.gtin import (
     InvalidGtin,
     append_check_digit,
     expand_upce,

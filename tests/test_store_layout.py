@@ -13,7 +13,6 @@ import pytest
 
 from cart_app.catalog_schema import load_catalog_file
 from cart_app.domain import PricingMode
-from cart_app.gtin import normalize_gtin
 from cart_app.store_layout import (
     LayoutError,
     Point,
@@ -22,6 +21,7 @@ from cart_app.store_layout import (
     load_layout,
 )
 from tests.conftest import SHARED_DATA
+from vision.gtin import normalize_gtin
 
 Json = dict[str, Any]
 

@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cart_app.gtin import InvalidGtin, append_check_digit
 from cart_app.variable_measure import (
     DEFAULT_SCHEME,
     VariableMeasureError,
@@ -21,6 +20,7 @@ from cart_app.variable_measure import (
     parse_variable_measure,
     value_check_digit,
 )
+from vision.gtin import InvalidGtin, append_check_digit
 
 PRICE_5_WITH_VERIFIER = VariableMeasureScheme(
     prefixes=frozenset({"28"}),
