@@ -1,4 +1,4 @@
-"""The ``smartcart`` command line.
+"""smartcart: the onboard application of a smart shopping cart.
 
 argparse (standard library) covers what the CLI needs: subcommands, types and help, so no
 extra dependency is taken for it.
@@ -225,6 +225,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--symbology", help="e.g. upce when the code is UPC-E")
     p.set_defaults(func=cmd_gtin)
 
+    # Leaf packages own their commands; each registers a handler in ``func``.
+    import scale.cli
+    import scale.sim.cli
+    import vision.cli
+
+    scale.cli.register(sub)
+    scale.sim.cli.register(sub)
+    vision.cli.register(sub)
+
     catalog = sub.add_parser("catalog", help="catalog tools").add_subparsers(
         dest="catalog_command", required=True
     )
@@ -246,6 +255,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    if not hasattr(args, "func"):
+        parser.error(f"{args.command}: not available in this build")
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -1,0 +1,1 @@
+"""The scale simulator: a physically plausible basket speaking any supported protocol."""
