@@ -17,7 +17,9 @@ from typing import Protocol
 from cart_app.catalog import Catalog, CatalogError
 from cart_app.clock import Clock, SystemClock
 from cart_app.config import LoadedConfig
+from cart_app.devices import DeviceMonitor, build_scale
 from cart_app.engine import Engine, EngineSettings
+from cart_app.fusion import Fuser, FusionSettings
 from cart_app.ledger import Ledger, LedgerError
 from cart_app.pricing import PricingPolicy
 from cart_app.store_layout import demo_store_dir
@@ -126,6 +128,7 @@ class CartApp:
     catalog: Catalog
     ledger: Ledger
     engine: Engine
+    devices: DeviceMonitor
     parts: list[Part] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     """Problems the cart started despite (e.g. a bad catalog update), for staff to see."""
@@ -156,6 +159,7 @@ class CartApp:
             tax_included=catalog.store_info().tax_included,
             weight_increment_g=cfg.pricing.weight_increment_g,
         )
+        fuser = Fuser(catalog, FusionSettings.from_config(cfg.fusion), clock)
         engine = Engine(
             ledger,
             catalog,
@@ -169,15 +173,19 @@ class CartApp:
                 budget_cap_cents=cfg.pricing.budget_cap_cents,
                 budget_warn_ratio_bp=cfg.pricing.budget_warn_ratio_bp,
             ),
+            fuser=fuser,
         )
         # Order matters: storage before the engine that writes it; devices (scale, cameras) and
-        # the UI bridge will follow the engine so that they never publish into a stopped one.
+        # the UI bridge follow the engine so that they never publish into a stopped one.
         parts: list[Part] = [
             _Closer("catalog", catalog.close),
             _Closer("ledger", ledger.close),
             engine,
         ]
-        return cls(loaded, clock, catalog, ledger, engine, parts, warnings)
+        monitor = DeviceMonitor()
+        if cfg.scale.driver != "none":
+            parts.extend(build_scale(loaded, data_dir, engine.submit, monitor, warnings))
+        return cls(loaded, clock, catalog, ledger, engine, monitor, parts, warnings)
 
     def start(self) -> None:
         """Start every part in order; on failure stop the started ones in reverse."""

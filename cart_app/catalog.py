@@ -103,8 +103,15 @@ class WeightModel:
 
     @property
     def sigma_g(self) -> float:
-        """The expected standard deviation: learnt when available, else the tolerance."""
-        return self.tolerance_g if self.learnt_spread_g is None else self.learnt_spread_g
+        """The expected standard deviation: learnt when available, else the tolerance read as
+        a ±:data:`TOLERANCE_SIGMAS` σ band (how fusion reads it too, see ``docs/fusion.md``)."""
+        if self.learnt_spread_g is None:
+            return self.tolerance_g / TOLERANCE_SIGMAS
+        return self.learnt_spread_g
+
+
+TOLERANCE_SIGMAS = 3.0
+"""A catalog ``weight_tolerance_g`` is a ±3σ band around the nominal weight of one unit."""
 
 
 class Catalog:

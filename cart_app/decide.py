@@ -187,11 +187,14 @@ def decide(state: BasketState, cmd: Command, ctx: DecideContext) -> list[Record]
             pending = next((p for p in state.pending_prompts if p.prompt_id == cmd.prompt_id), None)
             if pending is None:
                 raise Rejected(f"no pending prompt {cmd.prompt_id}")
-            if cmd.answer not in pending.choices and cmd.answered_by != "timeout":
+            # Timeouts and the system (an unresolved item taken back out) close a prompt with
+            # an answer that is not one of the shopper's choices.
+            if cmd.answer not in pending.choices and cmd.answered_by not in ("timeout", "system"):
                 raise Rejected(f"{cmd.answer!r} is not one of {list(pending.choices)}")
             return [PromptAnswered(cmd.prompt_id, cmd.answer, cmd.answered_by)]
         case Tare():
-            if not 0 < cmd.weight_g <= MAX_WEIGHT_PER_CHANGE_G:
+            # A negative tare is the shopper's own item coming back out: never below zero.
+            if not -state.tare_g <= cmd.weight_g <= MAX_WEIGHT_PER_CHANGE_G or cmd.weight_g == 0:
                 raise Rejected(f"tare {cmd.weight_g} g out of range")
             if state.state is not SessionState.SHOPPING:
                 raise Rejected("own items are tared while shopping")

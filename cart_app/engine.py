@@ -20,7 +20,16 @@ from cart_app.basket import BasketFoldError, BasketState, apply, empty_basket, r
 from cart_app.clock import Clock
 from cart_app.decide import DecideContext, ProductLookup, Rejected, decide, expired_prompts
 from cart_app.domain import Offer, PricingMode, Product
-from cart_app.events import Command, CommandRejected, EngineFault, Lock
+from cart_app.events import (
+    Answer,
+    Command,
+    CommandRejected,
+    EngineFault,
+    Lock,
+    Sensed,
+    StartSession,
+)
+from cart_app.fusion import Fuser
 from cart_app.ledger import Ledger
 from cart_app.pricing import (
     BudgetStatus,
@@ -31,6 +40,9 @@ from cart_app.pricing import (
     price_basket,
 )
 from cart_app.records import LineAdded, Record
+from cart_app.session import SessionState
+from scale.types import WeightChange
+from vision.types import ItemObservation
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +71,8 @@ class CartSnapshot:
 
 
 EngineEvent = CartSnapshot | CommandRejected | EngineFault
+Input = Command | Sensed
+"""What the engine's inbox accepts: commands, and sensor readings for fusion."""
 Listener = Callable[[EngineEvent], None]
 
 
@@ -96,15 +110,16 @@ class Engine:
         policy: PricingPolicy,
         clock: Clock,
         settings: EngineSettings,
+        *,
+        fuser: Fuser | None = None,
     ) -> None:
+        self._fuser = fuser
         self._ledger = ledger
         self._catalog = catalog
         self._policy = policy
         self._clock = clock
         self._settings = settings
-        self._inbox: queue.Queue[tuple[Command, Future[EngineEvent] | None] | object] = (
-            queue.Queue()
-        )
+        self._inbox: queue.Queue[tuple[Input, Future[EngineEvent] | None] | object] = queue.Queue()
         self._listeners: list[Listener] = []
         self._listeners_lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -134,11 +149,11 @@ class Engine:
         self._thread = None
 
     # -- API for other threads -------------------------------------------------------------
-    def submit(self, command: Command) -> None:
+    def submit(self, command: Input) -> None:
         """Queue ``command``; its outcome reaches listeners."""
         self._inbox.put((command, None))
 
-    def call(self, command: Command, timeout: float | None = None) -> EngineEvent:
+    def call(self, command: Input, timeout: float | None = None) -> EngineEvent:
         """Queue ``command`` and wait for its outcome (a snapshot, rejection or fault)."""
         future: Future[EngineEvent] = Future()
         self._inbox.put((command, future))
@@ -172,7 +187,7 @@ class Engine:
             try:
                 item = self._inbox.get(timeout=self._settings.inbox_poll_s)
             except queue.Empty:
-                self._expire_prompts()
+                self._tick()
                 continue
             if item is _STOP:
                 return
@@ -181,14 +196,60 @@ class Engine:
             event = self.handle(command)
             if future is not None:
                 future.set_result(event)
-            self._expire_prompts()
+            self._tick()
+
+    def _tick(self) -> None:
+        """Let time act: fusion's pairing windows and prompt deadlines."""
+        if self._fuser is not None:
+            # Fusion owns its prompts' deadlines (a timed-out prompt goes to staff).
+            self._apply_all(self._fuser.tick(self._clock.monotonic(), self._state))
+            return
+        self._expire_prompts()
 
     def _expire_prompts(self) -> None:
         for answer in expired_prompts(self._state, self._clock.wall()):
             self.handle(answer)
 
-    def handle(self, command: Command) -> EngineEvent:
-        """Apply one command now. Only the engine thread (or a test without a thread) calls it."""
+    def handle(self, command: Input) -> EngineEvent:
+        """Apply one input now. Only the engine thread (or a test without a thread) calls it.
+
+        Sensor readings and the shopper's answers go through fusion when there is a fuser;
+        everything else is decided and recorded directly.
+        """
+        fuser = self._fuser
+        if isinstance(command, Sensed):
+            if fuser is None:
+                return self._reject(command, "no fusion configured for sensor readings")
+            return self._sensed(fuser, command)
+        if isinstance(command, Answer) and command.answered_by == "shopper" and fuser:
+            return self._apply_all(fuser.on_answer(command.prompt_id, command.answer, self._state))
+        return self._apply(command)
+
+    def _sensed(self, fuser: Fuser, sensed: Sensed) -> EngineEvent:
+        reading = sensed.reading
+        if isinstance(reading, WeightChange):
+            if self._state.state is SessionState.IDLE:
+                # Something went into an idle cart: open a session so it is charged.
+                self._apply(StartSession(reason="item placed in an idle cart"))
+            return self._apply_all(fuser.on_weight_change(reading, self._state))
+        if isinstance(reading, ItemObservation):
+            return self._apply_all(fuser.on_observation(reading, self._state))
+        return self._apply_all(fuser.on_scan(reading, self._state))
+
+    def _apply_all(self, commands: list[Command]) -> EngineEvent:
+        event: EngineEvent | None = None
+        for command in commands:
+            event = self._apply(command)
+            if isinstance(event, CommandRejected):
+                log.warning("fusion's %s was refused: %s", command, event.reason)
+        return event if event is not None else self.snapshot
+
+    def _reject(self, command: Input, reason: str) -> EngineEvent:
+        event = CommandRejected(command, reason)
+        self._publish(event)
+        return event
+
+    def _apply(self, command: Command) -> EngineEvent:
         if self._fault is not None and not isinstance(command, Lock):
             event: EngineEvent = CommandRejected(command, f"cart is locked: {self._fault}")
             self._publish(event)

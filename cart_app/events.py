@@ -11,6 +11,8 @@ import enum
 from dataclasses import dataclass
 
 from cart_app.domain import Coupon, Evidence
+from scale.types import WeightChange
+from vision.types import BarcodeRead, ItemObservation
 
 
 class ChangeKind(enum.StrEnum):
@@ -134,6 +136,17 @@ class Unlock:
     staff_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class Sensed:
+    """A sensor reading for fusion: an item seen, a settled weight change or a scanned code.
+
+    Fusion turns readings into the commands above on the engine thread; nothing else may
+    change the basket from a sensor.
+    """
+
+    reading: ItemObservation | WeightChange | BarcodeRead
+
+
 Command = (
     StartSession
     | Confirm
@@ -155,9 +168,9 @@ Command = (
 
 @dataclass(frozen=True, slots=True)
 class CommandRejected:
-    """A command that the engine refused; the basket is unchanged."""
+    """A command (or reading) that the engine refused; the basket is unchanged."""
 
-    command: Command
+    command: Command | Sensed
     reason: str
 
 

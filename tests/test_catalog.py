@@ -599,7 +599,7 @@ def test_weight_model_starts_from_the_catalog(catalog: Catalog) -> None:
     model = catalog.weight_model("MILK")
     assert (model.nominal_g, model.tolerance_g, model.samples) == (1060.0, 10.0, 0)
     assert (model.learnt_mean_g, model.learnt_spread_g) == (None, None)
-    assert (model.mean_g, model.sigma_g) == (1060.0, 10.0)
+    assert (model.mean_g, model.sigma_g) == (1060.0, 10.0 / 3)
 
 
 def test_spread_is_learnt_from_confirmed_weighings(catalog: Catalog) -> None:

@@ -52,10 +52,11 @@ class StoreConfig(_Section):
 
 
 class ScaleConfig(_Section):
-    driver: Literal["simulator", "serial"] = Field(
+    driver: Literal["simulator", "serial", "none"] = Field(
         "simulator",
-        description="`simulator`: the built-in scale simulator behind a real pty or TCP port; "
-        "`serial`: a real device at `url`.",
+        description="`simulator`: the built-in scale simulator behind a real pty (at `url`, "
+        "or `scale-sim.pty` in `data_dir`); `serial`: a real device at `url`; `none`: no scale "
+        "(barcode and touch only, for tools and tests).",
     )
     url: str = Field(
         "",
@@ -91,6 +92,12 @@ class ScaleConfig(_Section):
         1.0, description="Slow drift inside this band around zero is tracked away."
     )
     capacity_g: Grams = Field(30_000.0, description="Weight above this reports overload.")
+    calibration_file: str = Field(
+        "scale-calibration.json",
+        description="Per-cell calibration of the cart board (inside `data_dir` unless absolute), "
+        "written by `smartcart scale calibrate`; without it the simulator's calibration applies.",
+    )
+    sim_seed: int = Field(0, ge=0, description="Random seed of the scale simulator.")
 
 
 class CameraConfig(_Section):

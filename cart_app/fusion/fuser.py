@@ -1,0 +1,858 @@
+"""The fuser: observations, weight changes, scans and answers in; engine commands out.
+
+The fuser runs on the engine thread and holds the only state fusion needs: what it saw and
+weighed but has not decided yet, the prompts it opened, and the weights the shopper declared
+their own. That state is a frozen :class:`FusionState`, replaced (never mutated) by each call,
+and every time comes from the event's own timestamps or the injected clock, so a recorded
+session replays to the same commands.
+
+Pairing. A weight change pairs with the observations whose time lies within
+``pairing_window_s`` of its interval (``t_start`` to ``t_settled``) and whose direction fits its
+sign (in, unknown or held for a gain; out, unknown or held for a loss). Every change waits for
+late observations: a decisive verdict is carried out ``observation_grace_s`` after the weight
+settled; an undecided one is asked then (or, when nothing at all was seen, at the end of the
+pairing window).
+An observation that nothing claims within its window (plus the grace) was held, not placed:
+nothing is charged, unless its product is too light for the scale, which is then confirmed
+from the camera or barcode alone.
+
+All times (observation ``t``, weight ``t_start``/``t_settled``, ``tick(now)``) are on one
+monotonic clock: the cart's ``Clock.monotonic``, which vision and scale stamp with too.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+from cart_app.basket import BasketState, PendingPrompt
+from cart_app.clock import Clock
+from cart_app.domain import BasketLine, Evidence, EvidenceSource, Product
+from cart_app.events import Answer, Ask, ChangeKind, Command, Confirm, ReopenShopping, Tare
+from cart_app.fusion import choices as ch
+from cart_app.fusion import prompts
+from cart_app.fusion.hypotheses import (
+    NOT_PLACED,
+    OTHER,
+    Assessment,
+    FusionCatalog,
+    Item,
+    LooseWeight,
+    ObservationView,
+    Outcome,
+    ProductBook,
+    RankedOutcome,
+    assess_add,
+    assess_remove,
+    verdict,
+    view_observation,
+)
+from cart_app.fusion.settings import FusionSettings
+from cart_app.fusion.weights import best_quantity, is_per_kg, reading_sigma
+from cart_app.session import SessionState
+from scale.types import WeightChange
+from vision.types import BarcodeRead, Direction, ItemObservation
+
+log = logging.getLogger(__name__)
+
+WITHDRAWN = "withdrawn"
+"""Answer recorded (by ``"system"``) when an unresolved item is taken back out."""
+SCANNER_CAMERA = "scanner"
+"""``camera_id`` of the observation a handheld scan becomes when no prompt is open."""
+
+_ACTIVE = frozenset({SessionState.SHOPPING, SessionState.CHECKOUT, SessionState.HANDED_OFF})
+"""States in which weight changes are merchandise; checkout and handed-off reopen shopping."""
+_FROZEN = frozenset({SessionState.CHECKOUT, SessionState.HANDED_OFF})
+_ADD_DIRECTIONS = frozenset({Direction.INTO, Direction.UNKNOWN, Direction.HELD})
+_REMOVE_DIRECTIONS = frozenset({Direction.OUT_OF, Direction.UNKNOWN, Direction.HELD})
+_TOO_LIGHT_ASK_MASS = 0.5
+"""Vision mass on too-light products above which an unclear one is asked about, not dropped."""
+
+
+@dataclass(frozen=True, slots=True)
+class PromptContext:
+    """What a prompt is about: the weight change (None for a too-light item) and the views."""
+
+    kind: ChangeKind | None
+    delta_g: float
+    observations: tuple[ItemObservation, ...] = ()
+    change: WeightChange | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OpenPrompt:
+    """A prompt fusion opened and has not seen answered.
+
+    ``seen_open`` turns true once the basket lists it; if it later disappears without an
+    answer through the fuser, the engine timed it out. ``deadline`` is monotonic.
+    """
+
+    prompt_id: str
+    reason: str
+    choices: tuple[str, ...]
+    context: PromptContext
+    deadline: float
+    seen_open: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RecentLight:
+    """A too-light item confirmed without weight; other cameras' views of it are duplicates."""
+
+    sku: str
+    t: float
+    camera_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class FusionState:
+    """Everything fusion remembers between calls."""
+
+    observations: tuple[ItemObservation, ...] = ()
+    weights: tuple[WeightChange, ...] = ()
+    prompts: tuple[OpenPrompt, ...] = ()
+    own_items_g: tuple[float, ...] = ()
+    recent_light: tuple[RecentLight, ...] = ()
+
+
+def _default_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _kind(change: WeightChange) -> ChangeKind:
+    return ChangeKind.ADD if change.delta_g > 0 else ChangeKind.REMOVE
+
+
+class Fuser:
+    """Turns sensor events into ``Confirm``/``Ask``/``Answer``/``Tare`` commands.
+
+    Call it from the engine thread with the engine's current basket; feed its commands to the
+    engine in order. ``new_id`` makes prompt ids (unique within a session's ledger).
+    """
+
+    def __init__(
+        self,
+        catalog: FusionCatalog,
+        settings: FusionSettings,
+        clock: Clock,
+        new_id: Callable[[], str] = _default_id,
+    ) -> None:
+        """A fuser with no pending evidence."""
+        self._catalog = catalog
+        self._settings = settings
+        self._clock = clock
+        self._new_id = new_id
+        self._state = FusionState()
+        self._basket: BasketState | None = None
+
+    @property
+    def state(self) -> FusionState:
+        """What fusion holds pending (for logs, tests and the debug screen)."""
+        return self._state
+
+    @property
+    def settings(self) -> FusionSettings:
+        """The settings in use."""
+        return self._settings
+
+    # -- events ------------------------------------------------------------------------------
+    def on_observation(
+        self, obs: ItemObservation, basket: BasketState | None = None
+    ) -> list[Command]:
+        """An item seen crossing the basket opening (or held, or shown)."""
+        self._remember(basket)
+        now = self._clock.monotonic()
+        book = self._book()
+        shown = self._answer_by_showing(obs, book)
+        if shown:
+            return shown + self._process(now, book)
+        self._state = replace(self._state, observations=(*self._state.observations, obs))
+        return self._process(now, book)
+
+    def on_weight_change(self, change: WeightChange, basket: BasketState) -> list[Command]:
+        """A settled change of the basket's weight."""
+        self._remember(basket)
+        if basket.state not in _ACTIVE or change.delta_g == 0:
+            # Idle, done, locked or in maintenance: there is no open basket to charge to.
+            log.info("weight change of %.1f g ignored while %s", change.delta_g, basket.state)
+            return []
+        commands: list[Command] = []
+        if basket.state in _FROZEN:
+            # The basket is frozen during checkout: any weight change reopens shopping (and
+            # invalidates a handoff) before anything is decided about it.
+            commands.append(ReopenShopping(f"weight changed by {change.delta_g:+.1f} g"))
+        self._state = replace(self._state, weights=(*self._state.weights, change))
+        return commands + self._process(self._clock.monotonic(), self._book())
+
+    def on_scan(self, barcode: BarcodeRead, basket: BasketState | None = None) -> list[Command]:
+        """A barcode read by the basket scanner: answers an open prompt, else is evidence."""
+        self._remember(basket)
+        if barcode.gtin is None:
+            return []  # not a product code (coupons and app codes are the app's business)
+        book = self._book()
+        now = self._clock.monotonic()
+        match = book.resolve(barcode.gtin)
+        waiting = [p for p in self._open_prompts() if ch.SCAN in p.choices]
+        if waiting:
+            if match is None:
+                log.info("scan %s answers nothing: unknown product", barcode.gtin)
+                return []
+            obs = ItemObservation(SCANNER_CAMERA, Direction.UNKNOWN, (), barcode, now)
+            answered, fitted = self._answer_by_scan(waiting, obs, book)
+            if not fitted:
+                # It may also be the next item, scanned before it goes in.
+                self._state = replace(self._state, observations=(*self._state.observations, obs))
+            return answered + self._process(now, book)
+        obs = ItemObservation(SCANNER_CAMERA, Direction.UNKNOWN, (), barcode, now)
+        self._state = replace(self._state, observations=(*self._state.observations, obs))
+        return self._process(now, book)
+
+    def on_answer(
+        self, prompt_id: str, answer: str, basket: BasketState, answered_by: str = "shopper"
+    ) -> list[Command]:
+        """The shopper (or staff) chose ``answer`` on prompt ``prompt_id``."""
+        self._remember(basket)
+        book = self._book()
+        now = self._clock.monotonic()
+        prompt = next((p for p in self._state.prompts if p.prompt_id == prompt_id), None)
+        if prompt is None:
+            restored = next((p for p in basket.pending_prompts if p.prompt_id == prompt_id), None)
+            if restored is None:
+                return []
+            prompt = self._restored(restored)
+        if answer not in prompt.choices:
+            log.warning("answer %r is not a choice of prompt %s", answer, prompt_id)
+            return []
+        if answer in (ch.SCAN, ch.SHOW):
+            return []  # the scan, or the item shown to the camera, will answer it
+        commands: list[Command] = [Answer(prompt_id, answer, answered_by)]
+        context = prompt.context
+        if answer == ch.NOT_MINE:
+            commands += self._not_mine(prompt)
+        elif answer != ch.NOTHING:
+            items = ch.decode_choice(answer)
+            kind = context.kind or (
+                ChangeKind.REMOVE if any(i.line_id for i in items) else ChangeKind.ADD
+            )
+            delta = context.delta_g if context.kind is not None else None
+            note = f"answer to prompt {prompt_id} ({prompt.reason})"
+            for item in items:
+                seen = self._seen_in(context, item.sku, book)
+                evidence = Evidence(
+                    EvidenceSource.SHOPPER if answered_by != "staff" else EvidenceSource.STAFF,
+                    weight_delta_g=delta if len(items) == 1 else None,
+                    vision_label=seen[1] if seen else None,
+                    vision_probability=seen[0] if seen else None,
+                    camera_id=seen[2] if seen else None,
+                    note=self._notes(book.product(item.sku), [note]),
+                )
+                commands.append(self._command(kind, _item(item), evidence, book, basket))
+        self._drop_prompt(prompt_id)
+        return commands + self._process(now, book)
+
+    def _seen_in(
+        self, context: PromptContext, sku: str, book: ProductBook
+    ) -> tuple[float, str, str] | None:
+        """What the camera made of ``sku`` in the prompt's observations, for the evidence."""
+        best: tuple[float, str, str] | None = None
+        for obs in context.observations:
+            view = view_observation(obs, context.kind or ChangeKind.ADD, book, self._settings)
+            found = view.seen(sku)
+            if found is not None and (best is None or found[0] > best[0]):
+                best = (found[0], found[1], obs.camera_id)
+        return best
+
+    def tick(self, now: float, basket: BasketState) -> list[Command]:
+        """Let time pass: decide what waited long enough, expire observations and prompts."""
+        self._remember(basket)
+        return self._process(now, self._book())
+
+    # -- the decision loop -------------------------------------------------------------------
+    def _process(self, now: float, book: ProductBook) -> list[Command]:
+        basket = self._basket
+        if basket is None:
+            return []
+        if basket.state in (SessionState.IDLE, SessionState.DONE):
+            # No open session: nothing pending can be charged any more.
+            self._state = FusionState()
+            return []
+        if basket.state not in _ACTIVE:
+            return []  # locked or in maintenance: staff are in charge; keep what is pending
+        commands = self._housekeep_prompts(now, basket)
+        self._cancel_pairs()
+        commands += self._decide_weights(now, basket, book)
+        commands += self._expire_observations(now, basket, book)
+        return commands
+
+    def _decide_weights(self, now: float, basket: BasketState, book: ProductBook) -> list[Command]:
+        settings = self._settings
+        commands: list[Command] = []
+        remaining: list[WeightChange] = []
+        consumed: set[int] = set()
+        reserved: set[int] = set()
+        for change in sorted(self._state.weights, key=lambda c: (c.t_settled, c.t_start)):
+            kind = _kind(change)
+            group = self._group(change, kind, consumed | reserved)
+            views = [
+                view_observation(self._state.observations[i], kind, book, settings) for i in group
+            ]
+            assessment = self._assess(change.delta_g, views, basket, book)
+            result = verdict(assessment, settings)
+            if result.confirm is not None:
+                # Even a decisive verdict waits the grace period: a second item put in at the
+                # same moment may be reported late, and n units of one product can weigh what
+                # one of it and something else weigh together.
+                if now >= change.t_settled + settings.observation_grace_s:
+                    commands += self._carry_out(assessment, result.confirm, book, basket)
+                    consumed |= self._used(group, assessment, result.confirm)
+                else:
+                    remaining.append(change)
+                    reserved |= set(group)
+                continue
+            wait = settings.observation_grace_s if group else settings.pairing_window_s
+            if now < change.t_settled + wait or result.reason is None:
+                remaining.append(change)
+                reserved |= set(group)  # an undecided change keeps its observations
+                continue
+            commands += self._ask(
+                assessment,
+                change=change,
+                reason=result.reason,
+                options=result.choices,
+                basket=basket,
+                book=book,
+                now=now,
+            )
+            consumed |= set(group)
+        observations = tuple(o for i, o in enumerate(self._state.observations) if i not in consumed)
+        self._state = replace(self._state, weights=tuple(remaining), observations=observations)
+        return commands
+
+    def _assess(
+        self,
+        delta_g: float,
+        views: Sequence[ObservationView],
+        basket: BasketState,
+        book: ProductBook,
+    ) -> Assessment:
+        if delta_g > 0:
+            return assess_add(delta_g, views, book, self._settings)
+        loose = [LooseWeight(w, own=True) for w in self._state.own_items_g] + [
+            LooseWeight(p.context.delta_g, prompt_id=p.prompt_id)
+            for p in self._state.prompts
+            if p.context.kind is ChangeKind.ADD
+        ]
+        return assess_remove(
+            delta_g, views, lines=basket.lines, loose=loose, book=book, settings=self._settings
+        )
+
+    def _group(self, change: WeightChange, kind: ChangeKind, consumed: set[int]) -> list[int]:
+        """Indices of the observations paired with ``change``, oldest first."""
+        window = self._settings.pairing_window_s
+        directions = _ADD_DIRECTIONS if kind is ChangeKind.ADD else _REMOVE_DIRECTIONS
+        start, end = change.t_start, change.t_settled
+
+        def distance(i: int) -> float:
+            t = self._state.observations[i].t
+            return max(start - t, t - end, 0.0)
+
+        near = [
+            i
+            for i, o in enumerate(self._state.observations)
+            if i not in consumed and o.direction in directions and distance(i) <= window
+        ]
+        near.sort(key=lambda i: (distance(i), i))
+        return sorted(near[: self._settings.max_group_observations])
+
+    @staticmethod
+    def _used(group: list[int], assessment: Assessment, ranked: RankedOutcome) -> set[int]:
+        """Observations the outcome accounts for: assigned to it, or other views of its items."""
+        used: set[int] = set()
+        skus = ranked.outcome.skus
+        for position, index in enumerate(group):
+            key = ranked.best.assignment[position] if ranked.best.assignment else NOT_PLACED
+            view = assessment.views[position]
+            top = view.masses[0][0] if view.masses else None
+            if key not in (NOT_PLACED, OTHER) or top in skus:
+                used.add(index)
+        return used
+
+    def _cancel_pairs(self) -> None:
+        """An unseen gain followed by an unseen loss of the same weight: nothing happened."""
+        weights = list(self._state.weights)
+        changed = True
+        while changed:
+            changed = False
+            for gain in weights:
+                if gain.delta_g <= 0 or self._group(gain, ChangeKind.ADD, set()):
+                    continue
+                for loss in weights:
+                    if loss.delta_g >= 0 or loss.t_start < gain.t_settled:
+                        continue
+                    if self._group(loss, ChangeKind.REMOVE, set()):
+                        continue
+                    sigma = reading_sigma(
+                        gain.delta_g, self._settings.scale_sigma_g**2, self._settings
+                    )
+                    if abs(gain.delta_g + loss.delta_g) <= self._settings.fit_sigmas * sigma:
+                        weights.remove(gain)
+                        weights.remove(loss)
+                        changed = True
+                        break
+                if changed:
+                    break
+        if len(weights) != len(self._state.weights):
+            self._state = replace(self._state, weights=tuple(weights))
+
+    def _expire_observations(
+        self, now: float, basket: BasketState, book: ProductBook
+    ) -> list[Command]:
+        horizon = self._settings.pairing_window_s + self._settings.observation_grace_s
+        claimed: set[int] = set()
+        for change in self._state.weights:
+            claimed |= set(self._group(change, _kind(change), set()))
+        keep: list[ItemObservation] = []
+        commands: list[Command] = []
+        for i, obs in enumerate(self._state.observations):
+            if i in claimed or now < obs.t + horizon:
+                keep.append(obs)
+                continue
+            commands += self._unweighed(obs, basket, book, now)
+        self._state = replace(
+            self._state,
+            observations=tuple(keep),
+            recent_light=tuple(r for r in self._state.recent_light if now < r.t + 2 * horizon),
+        )
+        return commands
+
+    def _unweighed(
+        self, obs: ItemObservation, basket: BasketState, book: ProductBook, now: float
+    ) -> list[Command]:
+        """An observation no weight change claimed: held (nothing), or a too-light item."""
+        if obs.direction is Direction.HELD:
+            return []
+        kind = ChangeKind.REMOVE if obs.direction is Direction.OUT_OF else ChangeKind.ADD
+        view = view_observation(obs, kind, book, self._settings)
+        if not view.masses:
+            return []
+        sku, mass = view.masses[0]
+        product = book.product(sku)
+        if product is None or not product.too_light_for_scale:
+            if kind is ChangeKind.ADD and obs.direction is Direction.INTO:
+                return self._maybe_ask_too_light(view, book, now)
+            return []
+        if any(
+            r.sku == sku
+            and r.camera_id != obs.camera_id
+            and abs(r.t - obs.t) <= self._settings.pairing_window_s
+            for r in self._state.recent_light
+        ):
+            return []  # another camera's view of an item already confirmed
+        decisive = view.barcode is not None or (
+            obs.direction is not Direction.UNKNOWN
+            and mass >= self._settings.min_confirm_probability
+        )
+        if not decisive:
+            if kind is ChangeKind.ADD and obs.direction is Direction.INTO:
+                return self._maybe_ask_too_light(view, book, now)
+            return []
+        item = Item(sku)
+        if kind is ChangeKind.REMOVE:
+            line = _newest_line(basket.lines, sku)
+            if line is None:
+                return []
+            item = Item(sku, 1, line_id=line.line_id)
+        evidence = self._evidence(view, sku, None, ["too_light_for_scale"], book)
+        self._state = replace(
+            self._state,
+            recent_light=(*self._state.recent_light, RecentLight(sku, obs.t, obs.camera_id)),
+        )
+        return [self._command(kind, item, evidence, book)]
+
+    def _maybe_ask_too_light(
+        self, view: ObservationView, book: ProductBook, now: float
+    ) -> list[Command]:
+        light = []
+        for sku, mass in view.masses:
+            product = book.product(sku)
+            if product is not None and product.too_light_for_scale:
+                light.append((sku, mass))
+        if sum(m for _, m in light) < _TOO_LIGHT_ASK_MASS:
+            return []  # most likely a heavier item held over the basket: nothing went in
+        options = tuple(Outcome((Item(sku),), fits=True) for sku, _ in light)
+        context = PromptContext(None, 0.0, (view.observation,))
+        return self._open(
+            prompts.TOO_LIGHT_UNCLEAR,
+            options=options,
+            specials=(ch.SCAN, ch.NOTHING),
+            context=context,
+            now=now,
+        )
+
+    # -- carrying out --------------------------------------------------------------------------
+    def _carry_out(
+        self,
+        assessment: Assessment,
+        ranked: RankedOutcome,
+        book: ProductBook,
+        basket: BasketState,
+    ) -> list[Command]:
+        commands: list[Command] = []
+        items = ranked.outcome.items
+        for item in items:
+            if item.own:
+                # The shopper's own item came back out: not merchandise, nothing to record.
+                own = list(self._state.own_items_g)
+                if item.weight_g in own:
+                    own.remove(item.weight_g)
+                self._state = replace(self._state, own_items_g=tuple(own))
+                log.info("own item of %.1f g taken out", item.weight_g or 0.0)
+                continue
+            if item.withdraws is not None:
+                commands.append(Answer(item.withdraws, WITHDRAWN, "system"))
+                self._drop_prompt(item.withdraws)
+                continue
+            view = self._view_for(assessment, ranked, item.sku)
+            notes = [f"posterior={ranked.posterior:.4f}"]
+            if ranked.best.z is not None:
+                notes.append(f"z={ranked.best.z:.2f}")
+            others = sorted({i.sku for i in items if i.sku and i.sku != item.sku})
+            if others:
+                notes.append(f"weighed_with={','.join(others)}")
+                notes.append(f"delta_g={assessment.delta_g:.1f}")
+            delta = assessment.delta_g if len(items) == 1 else None
+            evidence = self._evidence(view, item.sku, delta, notes, book)
+            commands.append(self._command(assessment.kind, item, evidence, book, basket))
+        return commands
+
+    @staticmethod
+    def _view_for(
+        assessment: Assessment, ranked: RankedOutcome, sku: str
+    ) -> ObservationView | None:
+        best: ObservationView | None = None
+        for position, view in enumerate(assessment.views):
+            if ranked.best.assignment and ranked.best.assignment[position] != sku:
+                continue
+            if best is None or view.mass(sku) > best.mass(sku):
+                best = view
+        return best
+
+    def _evidence(
+        self,
+        view: ObservationView | None,
+        sku: str,
+        delta_g: float | None,
+        notes: list[str],
+        book: ProductBook,
+    ) -> Evidence:
+        product = book.product(sku)
+        if view is None:
+            return Evidence(
+                EvidenceSource.SYSTEM, delta_g, note=self._notes(product, ["weight_only", *notes])
+            )
+        seen = view.seen(sku)
+        if view.barcode is not None and view.barcode.product.sku == sku:
+            return Evidence(
+                EvidenceSource.BARCODE,
+                delta_g,
+                gtin=view.barcode.gtin14,
+                vision_label=seen[1] if seen else None,
+                vision_probability=seen[0] if seen else None,
+                camera_id=view.observation.camera_id,
+                note=self._notes(product, notes),
+            )
+        return Evidence(
+            EvidenceSource.VISION,
+            delta_g,
+            vision_label=seen[1] if seen else None,
+            vision_probability=seen[0] if seen else None,
+            camera_id=view.observation.camera_id,
+            note=self._notes(product, notes),
+        )
+
+    @staticmethod
+    def _notes(product: Product | None, notes: list[str]) -> str:
+        parts = list(notes)
+        if product is not None and product.min_age is not None:
+            # Staff check the shopper's age at the exit for every such line.
+            parts.append(f"age_check={product.min_age}")
+        return "; ".join(parts)
+
+    @staticmethod
+    def _command(
+        kind: ChangeKind,
+        item: Item,
+        evidence: Evidence,
+        book: ProductBook,
+        basket: BasketState | None = None,
+    ) -> Confirm:
+        product = book.product(item.sku)
+        per_kg = product is not None and is_per_kg(product)
+        weight = item.weight_g or 0.0
+        if kind is ChangeKind.REMOVE and per_kg and basket is not None and item.line_id:
+            line = basket.line(item.line_id)
+            if line is not None:
+                weight = line.weight_g  # a weighed line comes out whole, at its own weight
+        return Confirm(
+            kind,
+            item.sku,
+            item.quantity if not per_kg else 1,
+            weight if per_kg else 0.0,
+            evidence,
+            item.line_id,
+            item.unit_price_cents,
+        )
+
+    # -- prompts -------------------------------------------------------------------------------
+    def _ask(
+        self,
+        assessment: Assessment,
+        *,
+        change: WeightChange,
+        reason: str,
+        options: tuple[Outcome, ...],
+        basket: BasketState,
+        book: ProductBook,
+        now: float,
+    ) -> list[Command]:
+        specials: tuple[str, ...] = (ch.SCAN, ch.NOT_MINE)
+        if assessment.kind is ChangeKind.ADD and reason == prompts.UNSEEN_ITEM:
+            specials = (ch.SHOW, ch.SCAN, ch.NOT_MINE)
+            options = options + self._another_of(assessment.delta_g, basket, book, options)
+        context = PromptContext(
+            assessment.kind,
+            assessment.delta_g,
+            tuple(v.observation for v in assessment.views),
+            change,
+        )
+        return self._open(reason, options=options, specials=specials, context=context, now=now)
+
+    def _another_of(
+        self, delta_g: float, basket: BasketState, book: ProductBook, taken: tuple[Outcome, ...]
+    ) -> tuple[Outcome, ...]:
+        """Per-unit products already in the basket that the unseen weight fits: likely more."""
+        found: list[Outcome] = []
+        for sku in dict.fromkeys(line.sku for line in basket.lines):
+            product = book.product(sku)
+            if product is None or is_per_kg(product):
+                continue
+            quantity = best_quantity(delta_g, book.unit(product), self._settings)
+            if quantity is None:
+                continue
+            outcome = Outcome((Item(sku, quantity[0]),), fits=True)
+            if outcome not in taken and outcome not in found:
+                found.append(outcome)
+        room = max(self._settings.max_choices - len(taken), 0)
+        return tuple(found[:room])
+
+    def _open(
+        self,
+        reason: str,
+        *,
+        options: tuple[Outcome, ...],
+        specials: tuple[str, ...],
+        context: PromptContext,
+        now: float,
+        timeout_s: float | None = None,
+    ) -> list[Command]:
+        product_choices = tuple(
+            ch.encode_choice([_choice(i) for i in o.items]) for o in options if o.offerable
+        )
+        choices = tuple(dict.fromkeys(product_choices + specials))
+        timeout = self._settings.prompt_timeout_s if timeout_s is None else timeout_s
+        prompt_id = self._new_id()
+        prompt = OpenPrompt(prompt_id, reason, choices, context, now + timeout)
+        self._state = replace(self._state, prompts=(*self._state.prompts, prompt))
+        return [Ask(reason, choices, prompt_id, timeout)]
+
+    def _open_prompts(self) -> list[OpenPrompt]:
+        return list(self._state.prompts)
+
+    def _drop_prompt(self, prompt_id: str) -> None:
+        self._state = replace(
+            self._state, prompts=tuple(p for p in self._state.prompts if p.prompt_id != prompt_id)
+        )
+
+    def _housekeep_prompts(self, now: float, basket: BasketState) -> list[Command]:
+        open_ids = {p.prompt_id for p in basket.pending_prompts}
+        keep: list[OpenPrompt] = []
+        commands: list[Command] = []
+        for prompt in self._state.prompts:
+            if prompt.prompt_id in open_ids:
+                keep.append(replace(prompt, seen_open=True))
+            elif prompt.seen_open or now > prompt.deadline:
+                # Closed without an answer through fusion: the engine timed it out. The item is
+                # still unaccounted for, so staff are called; the prompt blocks checkout.
+                log.warning("prompt %s (%s) timed out", prompt.prompt_id, prompt.reason)
+                prompt_id = self._new_id()
+                timeout = self._settings.staff_prompt_timeout_s
+                keep.append(
+                    replace(
+                        prompt,
+                        prompt_id=prompt_id,
+                        reason=prompts.STAFF_NEEDED,
+                        deadline=now + timeout,
+                        seen_open=False,
+                    )
+                )
+                commands.append(Ask(prompts.STAFF_NEEDED, prompt.choices, prompt_id, timeout))
+            else:
+                keep.append(prompt)  # not applied by the engine yet
+        self._state = replace(self._state, prompts=tuple(keep))
+        return commands
+
+    def _restored(self, pending: PendingPrompt) -> OpenPrompt:
+        """A prompt from before a restart: its choices carry all there is to carry out."""
+        return OpenPrompt(
+            pending.prompt_id,
+            pending.reason,
+            pending.choices,
+            PromptContext(None, 0.0),
+            deadline=self._clock.monotonic(),
+            seen_open=True,
+        )
+
+    def _not_mine(self, prompt: OpenPrompt) -> list[Command]:
+        context = prompt.context
+        if context.kind is ChangeKind.ADD:
+            seen = ""
+            if context.observations and context.observations[0].candidates:
+                seen = f"; seen as {context.observations[0].candidates[0].label}"
+            self._state = replace(
+                self._state, own_items_g=(*self._state.own_items_g, context.delta_g)
+            )
+            return [Tare(context.delta_g, f"shopper's own item (prompt {prompt.prompt_id}{seen})")]
+        if context.kind is ChangeKind.REMOVE:
+            own = list(self._state.own_items_g)
+            closest = min(own, key=lambda w: abs(w + context.delta_g), default=None)
+            if closest is not None:
+                own.remove(closest)
+                self._state = replace(self._state, own_items_g=tuple(own))
+        return []
+
+    def _answer_by_scan(
+        self, waiting: list[OpenPrompt], obs: ItemObservation, book: ProductBook
+    ) -> tuple[list[Command], bool]:
+        """A scan answers the open prompt its product fits; else the oldest is asked again.
+
+        Returns the commands and whether the scan answered a prompt.
+        """
+        basket = self._basket
+        assert basket is not None
+        for prompt in waiting:
+            outcome = self._try(prompt, obs, basket, book, placed=1.0)
+            if outcome is not None:
+                answer: list[Command] = [Answer(prompt.prompt_id, ch.SCAN, "scan")]
+                self._drop_prompt(prompt.prompt_id)
+                return answer + outcome, True
+        prompt = waiting[0]
+        self._drop_prompt(prompt.prompt_id)
+        reason = (
+            prompts.REMOVAL_MISMATCH
+            if prompt.context.kind is ChangeKind.REMOVE
+            else prompts.BARCODE_MISMATCH
+        )
+        commands: list[Command] = [Answer(prompt.prompt_id, ch.SCAN, "scan")]
+        specials = tuple(c for c in prompt.choices if c in ch.SPECIAL)
+        options = tuple(
+            Outcome(tuple(_item(i) for i in ch.decode_choice(c)), fits=True)
+            for c in prompt.choices
+            if c not in ch.SPECIAL
+        )
+        context = replace(prompt.context, observations=(*prompt.context.observations, obs))
+        reopened = self._open(
+            reason, options=options, specials=specials, context=context, now=self._clock.monotonic()
+        )
+        return commands + reopened, False
+
+    def _answer_by_showing(self, obs: ItemObservation, book: ProductBook) -> list[Command]:
+        """An item shown to the camera while an unseen-item prompt is open may answer it.
+
+        An item held up (or of unknown direction) is a showing. One seen going in answers only
+        if vision reports it late, within the pairing window of the prompt's weight change;
+        otherwise it is the next item, with its own weight change to come.
+        """
+        if obs.direction is Direction.OUT_OF or self._basket is None:
+            return []
+        for prompt in self._state.prompts:
+            if ch.SHOW not in prompt.choices:
+                continue
+            change = prompt.context.change
+            late = change is not None and (
+                change.t_start - self._settings.pairing_window_s
+                <= obs.t
+                <= change.t_settled + self._settings.pairing_window_s
+            )
+            if obs.direction is Direction.INTO and not late:
+                continue
+            outcome = self._try(prompt, obs, self._basket, book, placed=1.0)
+            if outcome is not None:
+                self._drop_prompt(prompt.prompt_id)
+                return [Answer(prompt.prompt_id, ch.SHOW, "vision"), *outcome]
+        return []
+
+    def _try(
+        self,
+        prompt: OpenPrompt,
+        obs: ItemObservation,
+        basket: BasketState,
+        book: ProductBook,
+        placed: float,
+    ) -> list[Command] | None:
+        """The commands if ``obs`` (a scan or a shown item) decisively explains the prompt."""
+        context = prompt.context
+        note = f"answer to prompt {prompt.prompt_id} ({prompt.reason})"
+        if context.kind is None:
+            # A too-light item's prompt: only a scan of a too-light product settles it.
+            if obs.barcode is None:
+                return None
+            match = book.resolve(obs.barcode.gtin or "")
+            if match is None or not match.product.too_light_for_scale:
+                return None
+            view = view_observation(obs, ChangeKind.ADD, book, self._settings, placed)
+            evidence = self._evidence(view, match.product.sku, None, [note], book)
+            return [self._command(ChangeKind.ADD, Item(match.product.sku), evidence, book)]
+        view = view_observation(obs, context.kind, book, self._settings, placed)
+        assessment = self._assess(context.delta_g, [view], basket, book)
+        result = verdict(assessment, self._settings)
+        if result.confirm is None:
+            return None
+        scanned = view.barcode
+        if scanned is not None and result.confirm.outcome.skus != {scanned.product.sku}:
+            return None
+        commands = self._carry_out(assessment, result.confirm, book, basket)
+        return [_with_note(c, note) for c in commands]
+
+    # -- helpers -------------------------------------------------------------------------------
+    def _remember(self, basket: BasketState | None) -> None:
+        if basket is not None:
+            self._basket = basket
+
+    def _book(self) -> ProductBook:
+        return ProductBook(self._catalog, self._settings)
+
+
+def _choice(item: Item) -> ch.ChoiceItem:
+    return ch.ChoiceItem(
+        item.sku, item.quantity, item.weight_g, item.unit_price_cents, item.line_id
+    )
+
+
+def _item(choice: ch.ChoiceItem) -> Item:
+    return Item(
+        choice.sku, choice.quantity, choice.weight_g, choice.unit_price_cents, choice.line_id
+    )
+
+
+def _newest_line(lines: Sequence[BasketLine], sku: str) -> BasketLine | None:
+    return next((line for line in reversed(lines) if line.sku == sku), None)
+
+
+def _with_note(command: Command, note: str) -> Command:
+    if isinstance(command, Confirm) and command.evidence is not None:
+        evidence = command.evidence
+        joined = f"{evidence.note}; {note}" if evidence.note else note
+        return replace(command, evidence=replace(evidence, note=joined))
+    return command
