@@ -22,6 +22,12 @@ from cart_app.engine import Engine, EngineSettings
 from cart_app.fusion import Fuser, FusionSettings
 from cart_app.ledger import Ledger, LedgerError
 from cart_app.pricing import PricingPolicy
+from cart_app.store.catalog_sync import CatalogSyncError
+from cart_app.store.http import StoreConfigError
+from cart_app.store.link import StoreLink
+from cart_app.store.outbox import OutboxError
+from cart_app.store.setup import build_store_link
+from cart_app.store.token import KeyFileError
 from cart_app.store_layout import demo_store_dir
 from cart_app.variable_measure import VariableMeasureScheme
 
@@ -102,6 +108,10 @@ def open_catalog(
     )
     source = catalog_json_path(loaded)
     marker = data_dir / "catalog.imported"
+    if loaded.config.store.mode == "http" and catalog.products():
+        # The store's catalog, synced by the store link, wins over the file: the file only
+        # seeds a cart that has never reached its store.
+        return catalog
     try:
         digest = hashlib.sha256(source.read_bytes()).hexdigest()
         if not marker.exists() or marker.read_text().strip() != digest or not catalog.products():
@@ -129,6 +139,7 @@ class CartApp:
     ledger: Ledger
     engine: Engine
     devices: DeviceMonitor
+    store_link: StoreLink | None
     parts: list[Part] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     """Problems the cart started despite (e.g. a bad catalog update), for staff to see."""
@@ -182,10 +193,21 @@ class CartApp:
             _Closer("ledger", ledger.close),
             engine,
         ]
+        store_link: StoreLink | None = None
+        if cfg.store.mode == "http":
+            try:
+                store_link = build_store_link(
+                    loaded, engine=engine, ledger=ledger, catalog=catalog, clock=clock
+                )
+            except (StoreConfigError, KeyFileError, OutboxError, CatalogSyncError) as exc:
+                ledger.close()
+                catalog.close()
+                raise StartupError(f"store link: {exc}") from exc
+            parts.append(store_link)
         monitor = DeviceMonitor()
         if cfg.scale.driver != "none":
             parts.extend(build_scale(loaded, data_dir, engine.submit, monitor, warnings))
-        return cls(loaded, clock, catalog, ledger, engine, monitor, parts, warnings)
+        return cls(loaded, clock, catalog, ledger, engine, monitor, store_link, parts, warnings)
 
     def start(self) -> None:
         """Start every part in order; on failure stop the started ones in reverse."""

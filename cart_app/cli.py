@@ -185,6 +185,11 @@ def cmd_catalog_lookup(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _store_server_missing(args: argparse.Namespace) -> int:
+    print("the reference store server is not installed: pip install 'smartcart[store-server]'")
+    return EXIT_FAILURE
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(prog="smartcart", description=__doc__.splitlines()[0])
@@ -233,6 +238,14 @@ def build_parser() -> argparse.ArgumentParser:
     scale.cli.register(sub)
     scale.sim.cli.register(sub)
     vision.cli.register(sub)
+    try:
+        # The reference store server is an optional extra; the cart runs without it.
+        import store_server.cli
+    except ImportError:
+        p = sub.add_parser("store-server", help="reference store server (not installed)")
+        p.set_defaults(func=_store_server_missing)
+    else:
+        store_server.cli.register(sub)
 
     catalog = sub.add_parser("catalog", help="catalog tools").add_subparsers(
         dest="catalog_command", required=True

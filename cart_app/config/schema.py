@@ -49,6 +49,41 @@ class StoreConfig(_Section):
         0.5, description="First retry delay for idempotent calls; doubles with jitter."
     )
     retry_backoff_max_s: PositiveSeconds = Field(30.0, description="Longest retry delay.")
+    total_timeout_s: PositiveSeconds = Field(
+        30.0, description="Whole-call deadline, so a server that drips bytes is cut off."
+    )
+    retry_total: int = Field(3, ge=0, le=10, description="Retries of an idempotent call.")
+    ca_bundle: str = Field("", description="CA bundle for the store's TLS (empty: system CAs).")
+    client_cert_file: str = Field("", description="Client certificate (PEM) for mutual TLS.")
+    client_key_file: str = Field("", description="Private key of the client certificate.")
+    allow_plain_http: bool = Field(
+        False, description="Allow `http://` to a non-loopback host (never on a real cart)."
+    )
+    max_catalog_bytes: int = Field(
+        32 * 1024 * 1024, ge=1024, description="Largest catalog download accepted."
+    )
+    token_ttl_s: PositiveSeconds = Field(
+        900.0, description="How long a basket token (the exit QR code) stays valid."
+    )
+    catalog_sync_interval_s: PositiveSeconds = Field(
+        300.0, description="How often the cart asks the store for catalog changes."
+    )
+    heartbeat_interval_s: PositiveSeconds = Field(
+        60.0, description="How often the cart sends health telemetry."
+    )
+    payment_wait_s: PositiveSeconds = Field(
+        20.0, description="Long-poll wait for the payment status after a handoff."
+    )
+    cart_key_file: str = Field(
+        "cart_key.pem", description="This cart's Ed25519 signing key inside `data_dir` (0600)."
+    )
+    outbox_file: str = Field(
+        "store_outbox.sqlite3", description="Durable outbox of handoffs and telemetry."
+    )
+    catalog_cache_file: str = Field(
+        "store_catalog.sqlite3", description="Cache of the store's catalog for offline use."
+    )
+    layout_file: str = Field("store_layout.json", description="Synced store layout.")
 
 
 class ScaleConfig(_Section):

@@ -1,0 +1,15 @@
+"""The cart's link to the store: API contract, HTTP client, durable outbox, signed basket token.
+
+- :mod:`cart_app.store.contract`: the wire models of store API v1 (the single source of the
+  OpenAPI document in ``docs/openapi.json``), shared with the reference server.
+- :mod:`cart_app.store.token`: the Ed25519-signed basket token shown as a QR code.
+- :mod:`cart_app.store.http`: a hardened HTTP transport (timeouts, retries with jitter, size and
+  time limits, no redirects, TLS verification on).
+- :mod:`cart_app.store.client`: typed calls of the store API.
+- :mod:`cart_app.store.outbox`: the durable, exactly-once outbox of handoffs and telemetry.
+- :mod:`cart_app.store.catalog_sync`: the catalog cache and incremental sync with ETags.
+- :mod:`cart_app.store.link`: the part that ties them together on one worker thread and
+  publishes the link state (online, degraded, offline).
+
+Nothing here imports the reference server (``store_server``); the dependency goes the other way.
+"""
