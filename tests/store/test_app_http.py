@@ -37,6 +37,4 @@ def test_app_in_http_mode_hands_off_and_gets_paid(
         assert app.engine.snapshot.basket.state is SessionState.HANDED_OFF
         paid = lane_pay(server, provisioned.lane_key, ticket.token, ticket.total_cents)
         assert paid.status_code == 200, paid.text
-        wait_for(
-            lambda: app.engine.snapshot.basket.state is SessionState.DONE, what="session done"
-        )
+        wait_for(lambda: app.engine.snapshot.basket.state is SessionState.DONE, what="session done")
