@@ -274,6 +274,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # The store link reports an unreachable store as its link state; urllib3's per-retry
+    # warnings would only repeat that.
+    logging.getLogger("urllib3.connectionpool").setLevel(
+        logging.DEBUG if args.verbose else logging.ERROR
+    )
     try:
         code: int = args.func(args)
     except ConfigError as exc:

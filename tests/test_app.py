@@ -19,7 +19,8 @@ from cart_app.store_layout import demo_store_dir
 
 
 def config_in(folder: Path, catalog: Path | None = None) -> LoadedConfig:
-    text = f"[paths]\ndata_dir = '{folder / 'data'}'\n"
+    # The store API has its own tests; here the bundled catalog stands in for the store.
+    text = f"[store]\nmode = 'embedded'\n[paths]\ndata_dir = '{folder / 'data'}'\n"
     if catalog is not None:
         text += f"catalog_json = '{catalog}'\n"
     return load_config_text(text, source="test.toml", base_dir=folder)
