@@ -119,7 +119,9 @@ class DemoTrip:
 
         yoghurt = self.product("D-YOGHURT-NAT")
         self.see(yoghurt, Direction.INTO)
-        self.sim.submit(Put(3 * yoghurt.nominal_weight_g, POSITIONS["rear-left"])).result(timeout=10)
+        self.sim.submit(Put(3 * yoghurt.nominal_weight_g, POSITIONS["rear-left"])).result(
+            timeout=10
+        )
         _wait(lambda: self.lines_of(yoghurt.sku) == 3, "three yoghurts")
         self.show(f"three × {yoghurt.name} at once: quantity from the weight, 3 for 2 applies")
 
