@@ -29,6 +29,7 @@ from scale.plateau import (
     StabilityRun,
 )
 from scale.types import WeightChange, WeightSample
+from scale.withdrawals import RecentChanges
 from scale.zero_tracking import ZeroTracker
 
 __all__ = [
@@ -50,6 +51,8 @@ _GAP_REASONS: dict[str, ZeroAlertReason] = {
     "underload": "underload",
     "error": "error",
 }
+
+
 _TIME_SLACK_S = 0.002  # sample timestamps jitter; a window "of 0.4 s" may measure 0.399 s
 
 
@@ -76,12 +79,13 @@ class WeightFilter:
         self._before: float | None = None  # gross level the current excursion started from
         self._t_start: float | None = None
         self._outside: list[tuple[float, float]] = []
+        self._ringing_g = 0.0  # extra band a heavy item settled within, while it still rings
+        self._ringing_until = 0.0
         self._unsettled_from: float | None = None  # None once reported
         self._negative_reported = False
         self._last_t: float | None = None
-        # Reported changes that a return to an earlier level may still withdraw, each with the
-        # gross level it started from; oldest first.
-        self._recent: list[tuple[WeightChange, float]] = []
+        # Reported changes that a return to an earlier level may still withdraw, oldest first.
+        self._recent = RecentChanges(s.dwell_cancel_s, s.lean_max_s)
         self._gap_start: float | None = None
         self._gap_alerted = False
         self._rebase = False
@@ -261,7 +265,10 @@ class WeightFilter:
         self._zero.pause()
 
     def _on_plateau(self, t: float, tc: float, x: float, out: list[FilterEvent]) -> None:
-        if abs(x - self._plateau.level) > self._band:
+        # Fades as the plateau's level, first averaged over the ringing, is averaged anew.
+        fading = (self._ringing_until - tc) / self.settings.plateau_average_s
+        band = self._band + self._ringing_g * min(1.0, max(0.0, fading))
+        if abs(x - self._plateau.level) > band:
             # Two filtered samples in a row outside the band: the weight is leaving. One
             # alone is a noise tail or the remains of a spike, and is simply not averaged in.
             self._outside.append((tc, x))
@@ -290,7 +297,8 @@ class WeightFilter:
             self._unsettled_from = None
             out.append(Unsettled(t, since))
         hold = s.settle_time_s
-        if self._run.first_t - since > s.quick_change_s:
+        busy = self._run.first_t - since > s.quick_change_s
+        if busy:
             # The weight has been moving for a while (a push, a lean, a hand rummaging): a
             # short quiet spell in the middle of that is likelier a lull than a plateau.
             hold = max(hold, s.busy_settle_time_s)
@@ -300,14 +308,19 @@ class WeightFilter:
             and self._run.std <= self._rms_limit + grown / 2
             and self._rough.since(self._run.first_t) <= self._rough_limit + grown / 2
         ):
-            self._settle(t, since, out)
+            self._settle(t, since, busy, out)
 
-    def _settle(self, t: float, t_start: float, out: list[FilterEvent]) -> None:
+    def _settle(self, t: float, t_start: float, busy: bool, out: list[FilterEvent]) -> None:
         level = self._run.mean
         self._plateau.start(self._run.values())
         self._run.reset()
         self._settled = True
         before, self._before = self._before, None
+        if before is not None:
+            # It settled within a band grown by its weight; leaving the plateau because of
+            # the same ringing a moment later would split one item into two changes.
+            self._ringing_g = self.settings.stable_tolerance_rel * abs(level - before)
+            self._ringing_until = t + self.settings.plateau_average_s
         if self._rebase:
             self._rebase = False
             if self._rebase_to is not None:
@@ -315,7 +328,7 @@ class WeightFilter:
         elif self._pending_zero or self._pending_tare:
             pass  # the zero or the tare takes whatever changed; nothing to report
         elif before is not None and abs(level - before) >= self.settings.min_change_g:
-            self._report_change(t, t_start, before, level, out)
+            self._report_change(t, t_start, before, level, busy=busy, out=out)
         if self._pending_zero or self._pending_tare:
             self._apply_pending(t, level, out)
         else:
@@ -345,42 +358,21 @@ class WeightFilter:
         self._negative_reported = negative
 
     def _report_change(
-        self, t: float, t_start: float, before: float, level: float, out: list[FilterEvent]
+        self,
+        t: float,
+        t_start: float,
+        before: float,
+        level: float,
+        *,
+        busy: bool,
+        out: list[FilterEvent],
     ) -> None:
-        s = self.settings
-        self._recent = [
-            (c, g)
-            for c, g in self._recent
-            if t_start - c.t_start <= s.lean_max_s or t_start - c.t_settled <= s.dwell_cancel_s
-        ]
-        withdrawn = self._withdrawal(t_start, level - before, level)
+        withdrawn = self._recent.withdraw(t_start, level, level < before, self._band)
         if withdrawn is not None:
-            first, reason = withdrawn
-            for change, _ in self._recent[first:]:
-                out.append(ChangeCancelled(t, change, reason))
-            del self._recent[first:]
+            changes, reason = withdrawn
+            out.extend(ChangeCancelled(t, change, reason) for change in changes)
             return
         net = self._zero.net
         change = WeightChange(level - before, net(before), net(level), t_start, t)
-        self._recent.append((change, before))
+        self._recent.add(change, before, busy)
         out.append(change)
-
-    def _withdrawal(
-        self, t_start: float, delta: float, level: float
-    ) -> tuple[int, CancelReason] | None:
-        """Whether the weight, now back at ``level``, undoes recent changes: from which, why.
-
-        ``reversed``: the last change, undone within ``dwell_cancel_s`` of its report.
-        ``lean``: a run of changes that began with an increase less than ``lean_max_s`` ago
-        (a hand on the handle that swayed across more than one plateau).
-        """
-        s = self.settings
-        for i, (change, from_g) in enumerate(self._recent):
-            # Back within the band, plus a little for the creep a heavy item leaves behind.
-            if abs(level - from_g) > self._band + 0.001 * abs(change.delta_g):
-                continue
-            if i == len(self._recent) - 1 and t_start - change.t_settled <= s.dwell_cancel_s:
-                return i, "reversed"
-            if change.delta_g > 0 > delta and t_start - change.t_start <= s.lean_max_s:
-                return i, "lean"
-        return None

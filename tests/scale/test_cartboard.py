@@ -56,6 +56,12 @@ GARBAGE: list[bytes] = [
     b"$W,1,\xb12,0,0,0*4B\r\n",
     b"2,805512,790040*76\r\n",  # the tail of a line, when the port opens mid-stream
     b"S S      12.34 g\r\n",  # the board never sends weights
+    b"\x00\x00\x00\r\n",  # a line of NUL bytes (a glitching UART at power-up)
+    b"$W,4711,812\x00345,799001,805512,790040*76\r\n",  # a NUL inside a count
+    b"$W,4711,812345,799001,805512,790040\x00*76\r\n",
+    b"$W,4711,812345,7990\r\n",  # truncated mid-frame (the board reset)
+    b"$W,4711,8\r\n",
+    b"$\r\n",
 ]
 
 REPLIES: list[tuple[bytes, Reply]] = [

@@ -66,6 +66,15 @@ GARBAGE: list[bytes] = [
     b"ST,+00123.45 kilo\r\n",
     b"ST,a,b,c,d\r\n",
     b"ST,+00123.45  \xb5g\r\n",
+    b"\x00\x00\r\n",  # NUL bytes from a glitching line
+    b"ST,+001\x0023.45  g\r\n",
+    b"ST,+00123.45\x00 g\r\n",
+]
+
+TRUNCATED: list[bytes] = [
+    b"ST,+001\r\n",  # cut mid-value
+    b"ST,+00123.4\r\n",  # cut before the unit
+    b"US,+0012\r\n",
 ]
 
 REAL_FRAMES = [w[0] for w in WEIGHTS] + [r[0] for r in REPLIES]
@@ -89,6 +98,13 @@ def test_replies(raw: bytes, expected: Reply) -> None:
         expected.text,
     )
     assert result.raw == raw
+
+
+@pytest.mark.parametrize("raw", TRUNCATED)
+def test_truncated_lines_never_carry_a_weight(raw: bytes) -> None:
+    # Without its unit a value is not a weight: it must not be read as grams.
+    result = continuous.parse_frame(raw)
+    assert not isinstance(result, Reading) or result.grams is None
 
 
 @pytest.mark.parametrize("raw", GARBAGE)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+import numpy as np
 import pytest
 
 from scale.filter import (
@@ -110,9 +112,9 @@ SCENES = [
         (),
     ),
     Scene(
-        "out and straight back in: cancelled",
+        "out and straight back in: both stand (put back, or swapped?)",
         lambda: _b(15, initial_g=900).remove(150).wait(0.6).add(150).wait(2).build(),
-        (),
+        (-150, 150),
     ),
     Scene(
         "in, then out much later: both stand",
@@ -155,6 +157,15 @@ def test_a_change_carries_its_plateaus_and_times() -> None:
     assert truth.t_settle < change.t_settled < truth.t_settle + 0.6
 
 
+def test_a_heavy_item_still_ringing_is_one_change_and_the_next_one_is_its_own() -> None:
+    builder = _b(26, initial_g=16_000, noise_g=0.9).item(4250, f_n=4.0, zeta=0.5, ramp_s=0.1)
+    trace = builder.wait(0.85).remove(475).wait(2).build()
+    got = standing_changes(run_filter(trace.samples()))
+    assert [round(c.delta_g) for c in got] == pytest.approx([4250, -475], abs=9)
+    # The second change starts when the hand moved, not when the first one stopped ringing.
+    assert got[1].t_start >= trace.events[1].t_start - 0.05
+
+
 def test_a_settled_event_follows_each_plateau() -> None:
     trace = _b(21).add(250).wait(2).build()
     events = run_filter(trace.samples())
@@ -172,6 +183,46 @@ def test_quick_reversal_is_withdrawn_with_its_reason() -> None:
     (change,) = [e for e in events if isinstance(e, WeightChange)]
     assert cancel.change is change
     assert cancel.reason == "reversed"
+
+
+def _stream(*segments: tuple[float, Callable[[float], float]]) -> list[WeightSample]:
+    """Samples at 80 Hz from ``(seconds, grams_at(t))`` segments, with 0.3 g of noise."""
+    rng = np.random.default_rng(7)
+    samples: list[WeightSample] = []
+    t0 = 0.0
+    for seconds, grams_at in segments:
+        for i in range(round(seconds * 80)):
+            t = t0 + i / 80
+            samples.append(WeightSample(t, grams_at(t) + float(rng.normal(0, 0.3)), False))
+        t0 += seconds
+    return samples
+
+
+def test_a_lull_in_a_long_shake_undone_at_once_is_withdrawn() -> None:
+    shake = lambda t: 1000.0 + 30.0 * math.sin(2 * math.pi * 5 * t)  # noqa: E731
+    samples = _stream(
+        (2.0, lambda t: 1000.0),
+        (3.0, shake),  # a long, disturbed motion...
+        (0.8, lambda t: 990.0),  # ...that pauses 10 g low, long enough to settle
+        (2.0, shake),  # and shakes on, ending where it began
+        (1.0, lambda t: 1000.0),
+    )
+    events = run_filter(samples)
+    (cancel,) = [e for e in events if isinstance(e, ChangeCancelled)]
+    assert cancel.reason == "reversed"
+    assert cancel.change.delta_g == pytest.approx(-10, abs=1)
+    assert deltas(events) == []
+
+
+def test_a_clean_removal_put_back_at_once_stands() -> None:
+    samples = _stream(
+        (2.0, lambda t: 1000.0),
+        (0.1, lambda t: 1000.0 - 100.0 * (t - 2.0) / 0.1),  # a hand lifts 100 g out
+        (0.8, lambda t: 900.0),
+        (0.1, lambda t: 900.0 + 100.0 * (t - 2.9) / 0.1),  # and puts it (or another) back
+        (1.0, lambda t: 1000.0),
+    )
+    assert deltas(run_filter(samples)) == pytest.approx([-100, 100], abs=1)
 
 
 def test_a_still_lean_is_reported_then_withdrawn() -> None:

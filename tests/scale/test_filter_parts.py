@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 from scale.plateau import MedianPrefilter, NoiseEstimator, PlateauAverage, RawSpread, StabilityRun
+from scale.types import WeightChange
+from scale.withdrawals import RecentChanges
 from scale.zero_tracking import ZeroTracker
 
 
@@ -146,3 +148,35 @@ def test_rebase_and_tare() -> None:
     assert zero.tracked_g == 0.0
     with pytest.raises(ValueError):
         zero.set_tare(-1.0)
+
+
+def test_recent_changes_withdraw_an_increase_undone_at_once() -> None:
+    recent = RecentChanges(dwell_cancel_s=1.5, lean_max_s=4.0)
+    up = WeightChange(100.0, 0.0, 100.0, t_start=10.0, t_settled=10.5)
+    recent.add(up, from_g=0.0, busy=False)
+    assert recent.withdraw(11.0, level=0.5, going_down=True, band_g=2.0) == ([up], "reversed")
+    assert recent.withdraw(11.0, level=0.5, going_down=True, band_g=2.0) is None  # forgotten
+
+
+def test_recent_changes_keep_a_clean_decrease_put_back() -> None:
+    recent = RecentChanges(dwell_cancel_s=1.5, lean_max_s=4.0)
+    down = WeightChange(-100.0, 100.0, 0.0, t_start=10.0, t_settled=10.5)
+    recent.add(down, from_g=100.0, busy=False)
+    assert recent.withdraw(11.0, level=100.0, going_down=False, band_g=2.0) is None
+    recent.clear()
+    recent.add(down, from_g=100.0, busy=True)  # a lull in a push, this time
+    assert recent.withdraw(11.0, level=100.0, going_down=False, band_g=2.0) == (
+        [down],
+        "reversed",
+    )
+
+
+def test_recent_changes_withdraw_a_swaying_lean_whole() -> None:
+    recent = RecentChanges(dwell_cancel_s=1.5, lean_max_s=4.0)
+    lean = WeightChange(300.0, 0.0, 300.0, t_start=10.0, t_settled=10.6)
+    sway = WeightChange(-6.0, 300.0, 294.0, t_start=11.0, t_settled=11.5)
+    recent.add(lean, from_g=0.0, busy=False)
+    recent.add(sway, from_g=300.0, busy=False)
+    assert recent.withdraw(13.5, level=0.4, going_down=True, band_g=2.0) == ([lean, sway], "lean")
+    recent.add(lean, from_g=0.0, busy=False)
+    assert recent.withdraw(14.5, level=0.4, going_down=True, band_g=2.0) is None  # too late

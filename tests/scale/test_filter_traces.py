@@ -30,7 +30,8 @@ def test_saved_trace_gives_its_true_events(name: str) -> None:
     )
     for change, true in zip(got, truth, strict=True):
         assert abs(change.delta_g - true.delta_g) <= error_target_g(true.delta_g)
-        # Reported after the physical settle, and not long after it.
+        # Started when the hand moved; reported after the physical settle, not long after.
+        assert true.t_start - 0.1 <= change.t_start <= true.t_settle
         assert true.t_settle <= change.t_settled <= true.t_settle + 0.6
     assert not alerts(events)
 
