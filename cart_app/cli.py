@@ -234,10 +234,12 @@ def build_parser() -> argparse.ArgumentParser:
     import scale.cli
     import scale.sim.cli
     import vision.cli
+    import vision.model_cli
 
     scale.cli.register(sub)
     scale.sim.cli.register(sub)
     vision.cli.register(sub)
+    vision.model_cli.register(sub)
     try:
         # The reference store server is an optional extra; the cart runs without it.
         import store_server.cli

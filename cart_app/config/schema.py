@@ -161,8 +161,12 @@ class VisionConfig(_Section):
         1.0, description="Vision sleeps again after this long without motion."
     )
     recognition_top_k: int = Field(5, ge=1, le=20, description="Candidates kept per crop.")
-    unknown_threshold: float = Field(
-        0.35, gt=0, lt=1, description="Below this gallery similarity an item is `unknown`."
+    unknown_threshold: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description="Below this gallery similarity an item is `unknown`; empty means the "
+        "threshold calibrated for the model (in its manifest: 0.74 for grocery-embed-v0).",
     )
     frame_budget_s: PositiveSeconds = Field(
         0.25, description="Most time recognition may spend on one frame."
