@@ -14,6 +14,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Protocol
 
+from cart_app.cameras import build_cameras
 from cart_app.catalog import Catalog, CatalogError
 from cart_app.clock import Clock, SystemClock
 from cart_app.config import LoadedConfig
@@ -207,6 +208,7 @@ class CartApp:
         monitor = DeviceMonitor()
         if cfg.scale.driver != "none":
             parts.extend(build_scale(loaded, data_dir, engine.submit, monitor, warnings))
+        parts.extend(build_cameras(loaded, data_dir, engine.submit, warnings))
         return cls(loaded, clock, catalog, ledger, engine, monitor, store_link, parts, warnings)
 
     def start(self) -> None:

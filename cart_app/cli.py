@@ -71,6 +71,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     shutil.rmtree(args.data_dir, ignore_errors=True)
     loaded = _load(args)
     with CartApp.build(loaded) as app:
+        for warning in app.warnings:
+            print(f"note: {warning}")
         receipt_path = run_demo_trip(app, out, echo=print)
     print(f"\nreceipt written to {receipt_path}")
     return EXIT_OK
@@ -94,6 +96,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             else:
                 print(event, flush=True)
 
+        for warning in app.warnings:
+            print(f"note: {warning}", flush=True)
         app.engine.subscribe(show)
         show(app.engine.snapshot)
         print("smartcart running headless; Ctrl-C to stop", flush=True)
