@@ -98,6 +98,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         for warning in app.warnings:
             print(f"note: {warning}", flush=True)
+        if loaded.config.ui.enabled and not args.headless:
+            # Imported here: the core never loads Kivy unless a window is wanted.
+            import ui
+
+            if ui.has_display():
+                signal.signal(signal.SIGTERM, lambda *_: ui.stop_ui())
+                return ui.run_ui(app)
+            print("no display: running headless (set DISPLAY, or run under xvfb-run)")
         app.engine.subscribe(show)
         show(app.engine.snapshot)
         print("smartcart running headless; Ctrl-C to stop", flush=True)
@@ -220,6 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
 
     p = with_config(sub.add_parser("run", help="run the cart"))
+    p.add_argument("--headless", action="store_true", help="no touchscreen window")
     p.set_defaults(func=cmd_run)
 
     p = with_config(sub.add_parser("basket", help="print the basket restored from the ledger"))

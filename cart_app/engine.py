@@ -221,7 +221,7 @@ class Engine:
             if fuser is None:
                 return self._reject(command, "no fusion configured for sensor readings")
             return self._sensed(fuser, command)
-        if isinstance(command, Answer) and command.answered_by == "shopper" and fuser:
+        if isinstance(command, Answer) and command.answered_by in ("shopper", "staff") and fuser:
             return self._apply_all(fuser.on_answer(command.prompt_id, command.answer, self._state))
         return self._apply(command)
 

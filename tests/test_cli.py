@@ -96,7 +96,7 @@ def test_run_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
 
     script = Path(sys.executable).with_name("smartcart")
     proc = subprocess.Popen(
-        [str(script), "run", "--data-dir", str(tmp_path / "d")],
+        [str(script), "run", "--headless", "--data-dir", str(tmp_path / "d")],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -110,3 +110,26 @@ def test_run_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 0, "".join(seen)
     assert any("state idle" in line for line in seen)
+
+
+@pytest.mark.ui
+def test_run_opens_the_window_and_stops_on_sigterm(tmp_path: Path) -> None:
+    import os
+    import signal
+    import time
+
+    if not os.environ.get("DISPLAY"):
+        pytest.skip("no DISPLAY: run the suite under xvfb-run (./dev test does)")
+    script = Path(sys.executable).with_name("smartcart")
+    proc = subprocess.Popen(
+        [str(script), "-v", "run", "--data-dir", str(tmp_path / "d")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    time.sleep(8)  # let the window come up (software GL under Xvfb is slow)
+    assert proc.poll() is None, "smartcart run exited before its window could open"
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out[-3000:]
+    assert "Window" in out or "kivy" in out.lower()

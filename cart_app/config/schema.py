@@ -279,7 +279,10 @@ class MaintenanceConfig(_Section):
         120.0, description="Maintenance mode locks itself after this long without input."
     )
     pin_hash: str = Field(
-        "", description="Salted slow hash of the staff PIN (`smartcart hash-pin`)."
+        "",
+        description="Salted scrypt hash of the staff PIN (`python -m ui.staff_auth PIN` prints "
+        "one); empty on the laptop profile means the development PIN 0000, on a cart it "
+        "disables PIN unlock (badges only).",
     )
 
 

@@ -1,0 +1,368 @@
+"""Custom Kivy widgets: product tiles, the store map, the QR code, the weight plot, the camera
+preview and the on-screen keyboard. They draw what a view says; they decide nothing."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from kivy.app import App
+from kivy.core.text import Label as CoreLabel
+from kivy.graphics import Color, Ellipse, Line, PopMatrix, PushMatrix, Rectangle, Rotate
+from kivy.graphics.texture import Texture
+from kivy.properties import (
+    BooleanProperty,
+    ListProperty,
+    NumericProperty,
+    ObjectProperty,
+    StringProperty,
+)
+from kivy.uix.button import Button
+from kivy.uix.gridlayout import GridLayout
+from kivy.uix.relativelayout import RelativeLayout
+from kivy.uix.widget import Widget
+
+from ui.viewmodels.map import MapView
+
+log = logging.getLogger(__name__)
+
+
+def _app() -> Any:
+    return App.get_running_app()
+
+
+class BigButton(Button):  # type: ignore[misc]
+    """The main action: accent colours, at least 80 px high (styled in theme.kv)."""
+
+    kind = StringProperty("primary")
+    """``primary`` (accent) or ``secondary`` (grey)."""
+    base_font = NumericProperty(24)
+    """Font size at normal text size; large text mode scales it (unless ``scales`` is off)."""
+    scales = BooleanProperty(True)
+    min_height = NumericProperty(80)
+    """At least this high (more when the text wraps); 0 hides the button."""
+
+
+class Tile(RelativeLayout):  # type: ignore[misc]
+    """A product picture, or its initials on a tinted square when there is no picture."""
+
+    source = StringProperty("")
+    letters = StringProperty("")
+
+
+class ToggleText(BigButton):
+    """A toggle whose state shows as ``✓`` in its text, not only as colour."""
+
+    active = BooleanProperty(False)
+    label = StringProperty("")
+
+
+def text_texture(text: str, size: float, bold: bool = False) -> Texture:
+    """Render ``text`` to a texture (map labels are drawn, not widgets)."""
+    label = CoreLabel(text=text, font_size=size, bold=bold)
+    label.refresh()
+    texture: Texture = label.texture
+    return texture
+
+
+class MapWidget(Widget):  # type: ignore[misc]
+    """The store map: aisles, bays, entrance, exit lanes, the route and its numbered stops."""
+
+    view = ObjectProperty(None, allownone=True)
+    theme_key = StringProperty("")
+    """Changes with the theme and text size, so the map redraws in the new colours."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        """Redraw when the view, size or position changes."""
+        super().__init__(**kwargs)
+        self.bind(view=self._redraw, size=self._redraw, pos=self._redraw, theme_key=self._redraw)
+
+    def _redraw(self, *_: Any) -> None:
+        view: MapView | None = self.view
+        self.canvas.clear()
+        if view is None or self.width < 10 or self.height < 10:
+            return
+        app = _app()
+        margin = 24.0
+        scale = min(
+            (self.width - 2 * margin) / view.width_m, (self.height - 2 * margin) / view.depth_m
+        )
+        ox = self.x + (self.width - view.width_m * scale) / 2
+        oy = self.y + (self.height - view.depth_m * scale) / 2
+        fs = app.fs if app else 1.0
+
+        def at(x: float, y: float) -> tuple[float, float]:
+            # y grows into the store: the front (entrance, lanes) is at the bottom of the screen.
+            return ox + x * scale, oy + y * scale
+
+        def label(
+            text: str,
+            x: float,
+            y: float,
+            size: float,
+            colour: Any,
+            *,
+            bold: bool = False,
+            upright: bool = False,
+        ) -> None:
+            """Text centred on (x, y), kept inside the widget; ``upright`` turns it 90°."""
+            texture = text_texture(text, size * fs, bold)
+            w, h = texture.size
+            Color(*colour)
+            if upright:
+                PushMatrix()
+                Rotate(angle=90, origin=(x, y))
+                Rectangle(texture=texture, pos=(x - w / 2, y - h / 2), size=(w, h))
+                PopMatrix()
+                return
+            x = min(max(x, self.x + w / 2 + 2), self.right - w / 2 - 2)
+            y = min(max(y, self.y + h / 2 + 2), self.top - h / 2 - 2)
+            Rectangle(texture=texture, pos=(x - w / 2, y - h / 2), size=(w, h))
+
+        colours = app.theme_colours if app else {}
+        fg = colours.get("fg", (0, 0, 0, 1))
+        with self.canvas:
+            Color(*colours.get("panel", (1, 1, 1, 1)))
+            Rectangle(pos=at(0, 0), size=(view.width_m * scale, view.depth_m * scale))
+            Color(*colours.get("border", (0.5, 0.5, 0.5, 1)))
+            Line(rectangle=(*at(0, 0), view.width_m * scale, view.depth_m * scale), width=1.5)
+            for aisle in view.aisles:
+                points = [c for p in aisle.polygon for c in at(p.x, p.y)]
+                xs, ys = points[0::2], points[1::2]
+                Color(*colours.get("map_aisle", (0.85, 0.9, 0.85, 1)))
+                Rectangle(pos=(min(xs), min(ys)), size=(max(xs) - min(xs), max(ys) - min(ys)))
+                Color(*colours.get("border", (0.5, 0.5, 0.5, 1)))
+                Line(points=points, close=True, width=1.2)
+            for aisle in view.aisles:
+                cx, cy = at(aisle.centre.x, aisle.centre.y)
+                xs = [p.x for p in aisle.polygon]
+                ys = [p.y for p in aisle.polygon]
+                # A narrow, deep aisle gets its name along its length.
+                upright = (max(ys) - min(ys)) > 2 * (max(xs) - min(xs))
+                label(aisle.name, cx, cy, 15, fg, bold=True, upright=upright)
+            Color(*colours.get("muted", (0.4, 0.4, 0.4, 1)))
+            for _bay_id, pos in view.bays:
+                x, y = at(pos.x, pos.y)
+                Rectangle(pos=(x - 4, y - 4), size=(8, 8))
+            if len(view.route) >= 2:
+                Color(*colours.get("map_route", (0.8, 0.2, 0, 1)))
+                Line(points=[c for p in view.route for c in at(p.x, p.y)], width=4, joint="round")
+            ex, ey = at(view.entrance.x, view.entrance.y)
+            Color(*colours.get("ok", (0, 0.5, 0, 1)))
+            Line(points=[ex - 14, ey + 10, ex, ey - 4, ex + 14, ey + 10], width=3)
+            label(
+                "▲ " + app.t("map.entrance", app.lang) if app else "Entrance", ex, ey + 24, 14, fg
+            )
+            for lane, pos in view.exits:
+                x, y = at(pos.x, pos.y)
+                Color(*colours.get("bad", (0.7, 0, 0, 1)))
+                Line(points=[x - 14, y + 4, x, y - 10, x + 14, y + 4], width=3)
+                label(lane, x, y + 22, 13, fg, bold=True)
+            if view.route:
+                sx, sy = at(view.route[0].x, view.route[0].y)
+                Color(*colours.get("accent", (0, 0.4, 0.3, 1)))
+                Ellipse(pos=(sx - 12, sy - 12), size=(24, 24))
+                label(
+                    app.t("map.you", app.lang) if app else "You",
+                    sx + 30,
+                    sy - 20,
+                    15,
+                    fg,
+                    bold=True,
+                )
+            for number, pos in view.route_stops:
+                x, y = at(pos.x, pos.y)
+                radius = 17 if number == 1 else 14
+                Color(*colours.get("map_route", (0.8, 0.2, 0, 1)))
+                Ellipse(pos=(x - radius, y - radius), size=(2 * radius, 2 * radius))
+                label(str(number), x, y, 16, colours.get("accent_fg", (1, 1, 1, 1)), bold=True)
+            if view.highlight is not None:
+                x, y = at(view.highlight.x, view.highlight.y)
+                Color(*colours.get("accent", (0, 0.4, 0.3, 1)))
+                Line(circle=(x, y, 22), width=4)
+                Line(circle=(x, y, 30), width=2)
+                label("◎ " + view.highlight_label, x, y - 44, 15, fg, bold=True)
+
+
+class QrWidget(Widget):  # type: ignore[misc]
+    """A QR code of ``payload`` on white (also in high contrast: scanners need dark on light)."""
+
+    payload = StringProperty("")
+    problem = StringProperty("")
+
+    def __init__(self, **kwargs: Any) -> None:
+        """Rebuild the texture when the payload changes; redraw on resize."""
+        super().__init__(**kwargs)
+        self._texture: Texture | None = None
+        self.bind(payload=self._rebuild, size=self._draw, pos=self._draw)
+
+    def _rebuild(self, *_: Any) -> None:
+        self._texture = None
+        self.problem = ""
+        if self.payload:
+            try:
+                self._texture = qr_texture(self.payload)
+            except Exception as exc:  # a missing qrcode package must not break checkout
+                log.exception("QR code not drawn")
+                self.problem = str(exc)
+        self._draw()
+
+    def _draw(self, *_: Any) -> None:
+        self.canvas.clear()
+        side = min(self.width, self.height)
+        x = self.x + (self.width - side) / 2
+        y = self.y + (self.height - side) / 2
+        with self.canvas:
+            Color(1, 1, 1, 1)
+            Rectangle(pos=(x, y), size=(side, side))
+            if self._texture is not None:
+                Rectangle(texture=self._texture, pos=(x, y), size=(side, side))
+
+
+def qr_matrix(payload: str) -> list[list[bool]]:
+    """The QR modules of ``payload`` (medium error correction, quiet zone included)."""
+    import qrcode  # type: ignore[import-untyped]
+    import qrcode.constants  # type: ignore[import-untyped]
+
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4)
+    qr.add_data(payload)
+    qr.make(fit=True)
+    matrix: list[list[bool]] = qr.get_matrix()
+    return matrix
+
+
+def qr_texture(payload: str) -> Texture:
+    """A texture with one texel per module (scaled up with nearest filtering: sharp edges)."""
+    matrix = qr_matrix(payload)
+    n = len(matrix)
+    rows = bytearray()
+    # Textures start at the bottom row; the matrix at the top one.
+    for row in reversed(matrix):
+        for dark in row:
+            rows += b"\x00\x00\x00" if dark else b"\xff\xff\xff"
+    texture = Texture.create(size=(n, n), colorfmt="rgb")
+    texture.mag_filter = "nearest"
+    texture.min_filter = "nearest"
+    # Rows of n*3 bytes: keep GL from assuming 4-byte aligned rows.
+    texture.blit_buffer(bytes(rows), colorfmt="rgb", bufferfmt="ubyte")
+    return texture
+
+
+class WeightPlot(Widget):  # type: ignore[misc]
+    """The live weight trace: ``(seconds ago, grams)`` points over the last half minute."""
+
+    trace = ListProperty([])
+    span_s = NumericProperty(30.0)
+
+    def __init__(self, **kwargs: Any) -> None:
+        """Redraw on new points and on resize."""
+        super().__init__(**kwargs)
+        self.bind(trace=self._draw, size=self._draw, pos=self._draw)
+
+    def _draw(self, *_: Any) -> None:
+        self.canvas.clear()
+        app = _app()
+        colours = app.theme_colours if app else {}
+        with self.canvas:
+            Color(*colours.get("panel", (1, 1, 1, 1)))
+            Rectangle(pos=self.pos, size=self.size)
+            Color(*colours.get("border", (0.5, 0.5, 0.5, 1)))
+            Line(rectangle=(self.x, self.y, self.width, self.height), width=1)
+            if len(self.trace) < 2:
+                return
+            grams = [g for _, g in self.trace]
+            low, high = min(0.0, *grams), max(grams)
+            span = max(high - low, 50.0)
+            # Short traces fill the width (up to span_s): the plot reads from its first second.
+            seconds = min(self.span_s, max(5.0, -self.trace[0][0]))
+            pts: list[float] = []
+            for ago, g in self.trace:
+                pts.append(self.x + self.width * (1 + ago / seconds))
+                pts.append(self.y + 8 + (self.height - 16) * (g - low) / span)
+            Color(*colours.get("accent", (0, 0.4, 0.3, 1)))
+            Line(points=pts, width=2)
+            fg = colours.get("fg", (0, 0, 0, 1))
+            for text, x, y in (
+                (f"{low + span:.0f} g", self.x + 6, self.top - 22),
+                (f"{low:.0f} g", self.x + 6, self.y + 4),
+                (f"-{seconds:.0f} s", self.x + 80, self.y + 4),
+            ):
+                texture = text_texture(text, 14)
+                Color(*fg)
+                Rectangle(texture=texture, pos=(x, y), size=texture.size)
+
+
+class CameraPreview(Widget):  # type: ignore[misc]
+    """The newest frame of a camera with the basket region (ROI) drawn over it."""
+
+    roi = ListProperty([0.0, 0.0, 1.0, 1.0])
+    has_frame = BooleanProperty(False)
+
+    def __init__(self, **kwargs: Any) -> None:
+        """Nothing shown until :meth:`show` gets a frame."""
+        super().__init__(**kwargs)
+        self._texture: Texture | None = None
+        self.bind(size=self._draw, pos=self._draw, roi=self._draw)
+
+    def show(self, image: Any) -> None:
+        """Show a BGR ``numpy`` image (height × width × 3)."""
+        h, w = int(image.shape[0]), int(image.shape[1])
+        if self._texture is None or tuple(self._texture.size) != (w, h):
+            self._texture = Texture.create(size=(w, h), colorfmt="bgr")
+            self._texture.flip_vertical()
+        self._texture.blit_buffer(image.tobytes(), colorfmt="bgr", bufferfmt="ubyte")
+        self.has_frame = True
+        self._draw()
+
+    def _draw(self, *_: Any) -> None:
+        self.canvas.clear()
+        if self._texture is None:
+            return
+        tw, th = self._texture.size
+        scale = min(self.width / tw, self.height / th)
+        w, h = tw * scale, th * scale
+        x, y = self.x + (self.width - w) / 2, self.y + (self.height - h) / 2
+        rx, ry, rw, rh = self.roi
+        with self.canvas:
+            Color(1, 1, 1, 1)
+            Rectangle(texture=self._texture, pos=(x, y), size=(w, h))
+            Color(1.0, 0.86, 0.0, 1)
+            # ROI is (x, y, w, h) as fractions from the image's top-left corner.
+            Line(rectangle=(x + rx * w, y + (1 - ry - rh) * h, rw * w, rh * h), width=3)
+
+
+class Keyboard(GridLayout):  # type: ignore[misc]
+    """An on-screen keyboard for product search (the cart has no physical one)."""
+
+    __events__ = ("on_key",)
+    ROWS = ("1234567890", "qwertyuiopå", "asdfghjklöä", "zxcvbnm")
+
+    def __init__(self, **kwargs: Any) -> None:
+        """Build the keys; each press dispatches ``on_key`` with its character."""
+        super().__init__(**kwargs)
+        self.cols = 1
+        self.spacing = 6
+        for row in self.ROWS:
+            line = GridLayout(rows=1, spacing=6)
+            for char in row:
+                line.add_widget(self._key(char, char))
+            if row == self.ROWS[-1]:
+                line.add_widget(self._key("space", " ", "␣"))
+                line.add_widget(self._key("back", "\b", "⌫"))
+                line.add_widget(self._key("clear", "\x1b", "✕"))
+            self.add_widget(line)
+
+    def _key(self, name: str, value: str, label: str | None = None) -> Button:
+        key = KeyButton(text=label or value.upper(), key_name=name)
+        key.bind(on_release=lambda *_: self.dispatch("on_key", value))
+        return key
+
+    def on_key(self, value: str) -> None:
+        """Default handler: nothing."""
+
+
+class KeyButton(Button):  # type: ignore[misc]
+    """One key of :class:`Keyboard` (styled in theme.kv)."""
+
+    key_name = StringProperty("")
+    base_font = NumericProperty(24)
