@@ -69,11 +69,30 @@ def cmd_demo(args: argparse.Namespace) -> int:
     args.data_dir = out / "data"
     # The demo owns its output folder: each run starts from an empty basket.
     shutil.rmtree(args.data_dir, ignore_errors=True)
+    shutil.rmtree(out / "store", ignore_errors=True)
     loaded = _load(args)
-    with CartApp.build(loaded) as app:
-        for warning in app.warnings:
-            print(f"note: {warning}")
-        receipt_path = run_demo_trip(app, out, echo=print)
+    store = None
+    try:
+        from store_server.demo import start_demo_store
+    except ImportError:
+        print("note: the reference store server is not installed; the demo runs offline")
+    else:
+        store = start_demo_store(out / "store", loaded.config.cart_id)
+        print(f"reference store server on {store.url} (database {out / 'store'})")
+        settings = loaded.config.store.model_copy(
+            update={"mode": "http", "base_url": store.url, "api_key": store.cart_key}
+        )
+        loaded = LoadedConfig(
+            loaded.config.model_copy(update={"store": settings}), loaded.source, loaded.base_dir
+        )
+    try:
+        with CartApp.build(loaded) as app:
+            for warning in app.warnings:
+                print(f"note: {warning}")
+            receipt_path = run_demo_trip(app, out, echo=print, pay=store.pay if store else None)
+    finally:
+        if store is not None:
+            store.stop()
     print(f"\nreceipt written to {receipt_path}")
     return EXIT_OK
 

@@ -35,6 +35,9 @@ from scale.sim.script import Put, Take
 from vision.gtin import normalize_gtin
 from vision.types import BarcodeRead, Candidate, Direction, ItemObservation
 
+Pay = Callable[[str, int], None]
+"""The exit lane paying a basket: (QR token, amount in cents)."""
+
 STEP_TIMEOUT_S = 20.0
 """Longest wait for one step's outcome (fusion waits ~2 s for late camera reports)."""
 
@@ -55,8 +58,9 @@ def _wait(predicate: Callable[[], bool], what: str) -> None:
 class DemoTrip:
     """Drives a started laptop-profile app through one trip."""
 
-    def __init__(self, app: CartApp, echo: Callable[[str], None]) -> None:
+    def __init__(self, app: CartApp, echo: Callable[[str], None], pay: Pay | None = None) -> None:
         self.app = app
+        self.pay = pay
         self.echo = echo
         self.currency = app.catalog.store_info().currency
         sim = next((p for p in app.parts if isinstance(p, SimulatorPart)), None)
@@ -157,19 +161,31 @@ class DemoTrip:
         if link is not None:
             ticket = link.hand_off()
             self.echo(f"\n== handed to the exit lane: QR token {ticket.token[:28]}…")
-            self.echo(f"   store link {link.status.state.value}: the token verifies offline too")
+            self.echo(f"   store link {link.status.state.value}")
         else:
             engine.call(HandOff(uuid.uuid4().hex), timeout=10)
+        if link is not None and self.pay is not None:
+            # The lane scans the QR code and takes the payment at the store; the cart hears
+            # "paid" from the store and closes the session itself.
+            self.pay(ticket.token, ticket.total_cents)
+            _wait(lambda: self.basket.state.value == "done", "the store to report paid")
+            self.show("the exit lane verified the token and took the payment: paid")
+            return self.app.engine.snapshot
         final = engine.call(CompleteSession("paid at the exit lane (demo)"), timeout=10)
-        self.show("exit lane reports paid")
+        self.show("exit lane reports paid (no store server: the demo settles it)")
         if not isinstance(final, CartSnapshot):
             raise DemoError(f"the session did not complete: {final}")
         return final
 
 
-def run_demo_trip(app: CartApp, out: Path, echo: Callable[[str], None]) -> Path:
-    """Play the trip on a started ``app``, echoing each step; returns the receipt file."""
-    final = DemoTrip(app, echo).run()
+def run_demo_trip(
+    app: CartApp, out: Path, echo: Callable[[str], None], pay: Pay | None = None
+) -> Path:
+    """Play the trip on a started ``app``, echoing each step; returns the receipt file.
+
+    ``pay`` is the exit lane (token, amount): given one, payment goes through the store.
+    """
+    final = DemoTrip(app, echo, pay).run()
     receipt_path = out / "receipt.txt"
     receipt_path.write_text(render_snapshot(final, app.catalog.store_info().currency) + "\n")
     return receipt_path
