@@ -38,12 +38,17 @@ class Candidate:
 
 @dataclass(frozen=True, slots=True)
 class BarcodeRead:
-    """A decoded barcode: symbology, raw text, normalised GTIN-14 when it is a product code."""
+    """A decoded barcode: symbology, raw text, normalised GTIN-14 when it is a product code.
+
+    ``location`` is the symbol's outline in image pixels (four corners (x, y) of its rotated
+    box, empty when unknown); ``quality`` is in 0..1 (see ``vision.barcode.reader``).
+    """
 
     symbology: str
     text: str
     gtin: str | None
     quality: float = 0.0
+    location: tuple[tuple[float, float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
