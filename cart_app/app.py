@@ -14,7 +14,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Protocol
 
-from cart_app.cameras import build_cameras
+from cart_app.cameras import CameraRig, build_cameras
 from cart_app.catalog import Catalog, CatalogError
 from cart_app.clock import Clock, SystemClock
 from cart_app.config import LoadedConfig
@@ -144,6 +144,8 @@ class CartApp:
     parts: list[Part] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     """Problems the cart started despite (e.g. a bad catalog update), for staff to see."""
+    cameras: CameraRig = field(default_factory=CameraRig)
+    """The basket cameras and the recogniser and barcode reader they share."""
     _started: list[Part] = field(default_factory=list)
 
     @classmethod
@@ -208,8 +210,11 @@ class CartApp:
         monitor = DeviceMonitor()
         if cfg.scale.driver != "none":
             parts.extend(build_scale(loaded, data_dir, engine.submit, monitor, warnings))
-        parts.extend(build_cameras(loaded, data_dir, engine.submit, warnings))
-        return cls(loaded, clock, catalog, ledger, engine, monitor, store_link, parts, warnings)
+        cameras = build_cameras(loaded, data_dir, engine.submit, warnings)
+        parts.extend(cameras.parts)
+        return cls(
+            loaded, clock, catalog, ledger, engine, monitor, store_link, parts, warnings, cameras
+        )
 
     def start(self) -> None:
         """Start every part in order; on failure stop the started ones in reverse."""

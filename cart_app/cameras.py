@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -18,6 +19,7 @@ import numpy.typing as npt
 
 from cart_app.config import LoadedConfig
 from cart_app.events import Sensed
+from vision.barcode import BarcodeReader, ReaderSettings
 from vision.capture import CameraCapture, CameraSettings
 from vision.motion import MotionGate, MotionSettings
 from vision.recognition.gallery import GalleryError
@@ -66,16 +68,40 @@ def _recognise_with(
     return recognise
 
 
+@dataclass(frozen=True, slots=True)
+class CameraRig:
+    """The basket cameras' parts in start order, and the models they share.
+
+    The recogniser is exposed so that maintenance can enrol products from the cart's own
+    cameras into the same gallery the workers recognise from.
+    """
+
+    parts: tuple[CameraCapture | VisionWorker, ...] = ()
+    recogniser: ProductRecogniser | None = None
+    barcode_reader: BarcodeReader | None = None
+    captures: tuple[CameraCapture, ...] = field(default=())
+
+
+def open_barcode_reader(loaded: LoadedConfig, warnings: list[str]) -> BarcodeReader | None:
+    """The barcode reader for live frames, or ``None`` (barcodes off) with a warning."""
+    vision = loaded.config.vision
+    try:
+        return BarcodeReader(ReaderSettings(time_budget_s=vision.barcode_time_budget_s))
+    except ValueError as exc:  # no decoder library at all (libzbar missing)
+        warnings.append(f"barcode reading off: {exc}")
+        return None
+
+
 def build_cameras(
     loaded: LoadedConfig,
     data_dir: Path,
     submit: Callable[[Sensed], None],
     warnings: list[str],
-) -> list[CameraCapture | VisionWorker]:
+) -> CameraRig:
     """Capture parts and vision workers for every ``[[cameras]]`` entry, in start order."""
     cfg = loaded.config
     if not cfg.cameras:
-        return []
+        return CameraRig()
     # Vision workers run one per camera; OpenCV's own thread pool only adds contention.
     cv2.setNumThreads(1)
     recogniser = open_recogniser(loaded, data_dir, warnings)
@@ -84,6 +110,10 @@ def build_cameras(
         if recogniser is not None
         else None
     )
+    # One reader serves every worker (decoders keep per-thread state). The tracker votes its
+    # reads over the frames of one item pass, so a single-frame misread never reaches fusion.
+    reader = open_barcode_reader(loaded, warnings)
+    decode = reader.read_best if reader is not None else None
     parts: list[CameraCapture | VisionWorker] = []
     for camera in cfg.cameras:
         settings = CameraSettings(
@@ -110,6 +140,8 @@ def build_cameras(
             tracker,
             lambda obs: submit(Sensed(obs)),
             recognise=recognise,
+            decode=decode,
         )
         parts += [capture, worker]
-    return parts
+    captures = tuple(p for p in parts if isinstance(p, CameraCapture))
+    return CameraRig(tuple(parts), recogniser, reader, captures)

@@ -174,6 +174,11 @@ class VisionConfig(_Section):
     barcode_agreement_frames: int = Field(
         2, ge=1, le=10, description="Frames that must agree before a barcode is accepted."
     )
+    barcode_time_budget_s: PositiveSeconds = Field(
+        0.06,
+        description="Most time the barcode reader spends on one frame before it gives up on "
+        "harder views (rotations, upscaled and deblurred crops).",
+    )
 
 
 class FusionConfig(_Section):
