@@ -300,10 +300,10 @@ class Engine:
                 log.warning("weighing of %s not learnt: %s", record.sku, exc)
 
     def _commit(self, records: list[Record]) -> None:
-        session_id = fold_all(self._state, records).session_id
-        for record in records:
-            self._ledger.append(session_id, record)
-            self._state = apply(self._state, record)
+        after = fold_all(self._state, records)
+        # One transaction per command: a power cut never leaves half of it in the ledger.
+        self._ledger.append_all(after.session_id, records)
+        self._state = after
 
     def _products(self) -> dict[str, Product]:
         products: dict[str, Product] = {}

@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -207,8 +207,25 @@ class Ledger:
         :class:`LedgerWriteError` nothing was written. A record that cannot be stored (NaN or
         infinite numbers) raises :class:`~cart_app.ledger_codec.CodecError` before any write.
         """
-        kind, payload = encode_record(record)
+        (entry,) = self.append_all(session_id, [record])
+        return entry
+
+    def append_all(self, session_id: str, records: Sequence[Record]) -> list[LedgerEntry]:
+        """Append ``records`` to ``session_id``'s log in one durable transaction: all or none.
+
+        One engine command may need several records (a session start is ``SessionStarted``
+        then ``StateChanged(shopping)``; a handoff is ``HandoffQueued`` then
+        ``StateChanged(handed_off)``). Committing them together means a crash or power cut
+        never leaves half a command in the ledger (a handoff key on a basket that is still in
+        checkout, say). Each row is still its own link of the chain. On
+        :class:`LedgerWriteError` nothing was written; every record is encoded (and a
+        :class:`~cart_app.ledger_codec.CodecError` raised) before anything is.
+        """
+        encoded = [encode_record(record) for record in records]
+        if not encoded:
+            return []
         t_wall = float(self._clock.wall())
+        entries: list[LedgerEntry] = []
         with self._lock:
             conn = self._conn
             try:
@@ -218,25 +235,28 @@ class Ledger:
                     f"SELECT seq, hash FROM {TABLE} ORDER BY seq DESC LIMIT 1"
                 ).fetchone()
                 seq, prev_hash = (1, GENESIS_HASH) if tip is None else (tip[0] + 1, tip[1])
-                digest = entry_hash(
-                    prev_hash,
-                    seq=seq,
-                    session_id=session_id,
-                    t_wall=t_wall,
-                    kind=kind,
-                    payload_json=payload,
-                )
-                conn.execute(
-                    f"INSERT INTO {TABLE} ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (seq, session_id, t_wall, kind, payload, prev_hash, digest),
-                )
+                for record, (kind, payload) in zip(records, encoded, strict=True):
+                    digest = entry_hash(
+                        prev_hash,
+                        seq=seq,
+                        session_id=session_id,
+                        t_wall=t_wall,
+                        kind=kind,
+                        payload_json=payload,
+                    )
+                    conn.execute(
+                        f"INSERT INTO {TABLE} ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (seq, session_id, t_wall, kind, payload, prev_hash, digest),
+                    )
+                    entries.append(LedgerEntry(seq, session_id, t_wall, record, prev_hash, digest))
+                    seq, prev_hash = seq + 1, digest
                 conn.execute("COMMIT")
             except (sqlite3.Error, UnicodeError) as exc:
                 with contextlib.suppress(sqlite3.Error):
                     if conn.in_transaction:
                         conn.execute("ROLLBACK")
                 raise LedgerWriteError(self._path, f"append failed, not confirmed: {exc}") from exc
-        return LedgerEntry(seq, session_id, t_wall, record, prev_hash, digest)
+        return entries
 
     # --- reading ------------------------------------------------------------------------------
 

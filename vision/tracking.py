@@ -33,7 +33,7 @@ import itertools
 import math
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -41,6 +41,8 @@ from vision.motion import Blob, Box, MotionResult
 from vision.types import BarcodeRead, Candidate, Direction, ItemObservation
 
 EntryEdge = Literal["top", "bottom", "left", "right"]
+KnownCode = Callable[[str], bool]
+"""Whether a GTIN-14 is a product the catalog knows (lets a single clean read through)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,27 +173,45 @@ def vote_candidates(scores: dict[str, float], frames: int, top_k: int) -> tuple[
     return tuple(Candidate(label, total / frames) for label, total in ranked)
 
 
-def vote_barcode(reads: list[BarcodeRead], agreement: int) -> BarcodeRead | None:
-    """The code read most often, if at least ``agreement`` frames read it; its best-quality read.
+def vote_barcode(
+    reads: list[BarcodeRead], agreement: int, known: KnownCode | None = None
+) -> BarcodeRead | None:
+    """The track's code, or None when its frames do not agree well enough; its best-quality read.
 
-    Ties go to the code read first, so the verdict does not depend on dictionary order.
+    The code read most often wins when it was read in ``agreement`` more frames than any other
+    code of the same track: two codes on one item pass mean one of them is a misread (or a
+    second item), so a bare majority is not enough. A code read too few times is still
+    accepted when ``known`` (the catalog) recognises it and nothing contradicts it. Ties go to
+    the code read first, so the verdict does not depend on dictionary order.
     """
     if not reads:
         return None
     counts = Counter(read.gtin or read.text for read in reads)
-    best_key, best_count = max(counts.items(), key=lambda item: item[1])  # first max wins
-    if best_count < agreement:
-        return None
+    ranked = sorted(counts.items(), key=lambda item: -item[1])  # stable: first read wins ties
+    best_key, best_count = ranked[0]
+    rival_count = ranked[1][1] if len(ranked) > 1 else 0
     matching = [read for read in reads if (read.gtin or read.text) == best_key]
-    return max(matching, key=lambda read: read.quality)
+    best = max(matching, key=lambda read: read.quality)
+    if best_count - rival_count >= agreement:
+        return best
+    if known is not None and rival_count == 0 and best.gtin is not None and known(best.gtin):
+        return best
+    return None
 
 
 class ItemTracker:
     """Tracks of one camera. Feed it every motion result, in time order, from one thread."""
 
-    def __init__(self, camera_id: str, settings: TrackerSettings | None = None) -> None:
+    def __init__(
+        self,
+        camera_id: str,
+        settings: TrackerSettings | None = None,
+        *,
+        known_code: KnownCode | None = None,
+    ) -> None:
         self.camera_id = camera_id
         self.settings = settings or TrackerSettings()
+        self._known_code = known_code
         self._tracks: list[_Track] = []
         self._next_id = 1
         self._primary: _Track | None = None
@@ -304,7 +324,9 @@ class ItemTracker:
                     candidates=vote_candidates(
                         track.scores, track.candidate_frames, self.settings.recognition_top_k
                     ),
-                    barcode=vote_barcode(track.barcodes, self.settings.barcode_agreement_frames),
+                    barcode=vote_barcode(
+                        track.barcodes, self.settings.barcode_agreement_frames, self._known_code
+                    ),
                     t=_settled_t(track.points),
                     track_id=track.track_id,
                 )

@@ -103,8 +103,14 @@ class Outbox:
         try:
             app_id = conn.execute("PRAGMA application_id").fetchone()[0]
             version = conn.execute("PRAGMA user_version").fetchone()[0]
-            tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-            if tables and app_id != APPLICATION_ID:
+            names = {
+                str(row[0])
+                for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
+            # An outbox table without the identity is one this code began to create when an
+            # older build was cut off between the two steps; anything else is another file.
+            half_created = app_id == 0 and names <= {"outbox", "sqlite_sequence"}
+            if names and app_id != APPLICATION_ID and not half_created:
                 raise OutboxError(f"{path}: not a smartcart outbox (application_id {app_id:#x})")
             if version > SCHEMA_VERSION:
                 raise OutboxError(
@@ -114,9 +120,12 @@ class Outbox:
             # FULL: a message is on disk before enqueue returns, like a ledger record.
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA busy_timeout=5000")
-            conn.executescript(_SCHEMA)
-            conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
-            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            # Schema and identity in one transaction: a power cut during the first start leaves
+            # either no outbox or a complete one, never tables without the identity.
+            conn.executescript(
+                f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA application_id={APPLICATION_ID}; "
+                f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
+            )
         except OutboxError:
             conn.close()
             raise

@@ -299,11 +299,34 @@ def read(text: str, quality: float = 0.5) -> BarcodeRead:
         ([], 1, None),
         ([read("1")], 2, None),  # one frame is not enough when two must agree
         ([read("1"), read("1", 0.8)], 2, read("1", 0.8)),
-        ([read("1"), read("2"), read("2")], 2, read("2")),
-        ([read("1"), read("2")], 1, read("1")),  # a tie goes to the code read first
+        ([read("1"), read("2"), read("2")], 2, None),  # a rival: the winner needs 2 more
+        ([read("1"), read("2"), read("2"), read("2")], 2, read("2")),
+        ([read("1"), read("2")], 1, None),  # one read each: either could be the misread
+        ([read("1"), read("2"), read("2")], 1, read("2")),
     ],
 )
 def test_vote_barcode(
     reads: list[BarcodeRead], agreement: int, expected: BarcodeRead | None
 ) -> None:
     assert vote_barcode(reads, agreement) == expected
+
+
+def gread(gtin: str) -> BarcodeRead:
+    return BarcodeRead("ean13", gtin[1:], gtin, 1.0)
+
+
+KNOWN = "07310865004703"
+
+
+@pytest.mark.parametrize(
+    ("reads", "expected"),
+    [
+        ([gread(KNOWN)], gread(KNOWN)),  # one clean read of a catalog product is enough
+        ([gread("04006381333931")], None),  # an unknown code still needs two frames
+        ([gread(KNOWN), gread("04006381333931")], None),  # contradicted: no shortcut
+    ],
+)
+def test_vote_barcode_lets_a_single_catalog_read_through(
+    reads: list[BarcodeRead], expected: BarcodeRead | None
+) -> None:
+    assert vote_barcode(reads, 2, lambda gtin: gtin == KNOWN) == expected
