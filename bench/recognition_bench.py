@@ -11,6 +11,11 @@ temporary directory) keyed by the model's checksum, its preprocessing and the fi
 
 Sections:
 
+0. For a trained model with class logits (``grocery-embed-v1``): val top-1 / top-5 from the
+   logits, per-class accuracy, NLL and ECE at T = 1 and at the manifest's temperature. Note that
+   sections b and c then measure classes the model was trained on; the honest few-shot and
+   open-set figures of a trained model come from its training run's protocol model
+   (``smartcart model train``, ``docs/recognition.md``).
 a. Closed set: top-1 / top-5 of val against a gallery of every train photo (81 classes), by
    prototype and by k-NN; calibration: NLL and ECE at the fitted temperature (fitted on one half
    of val, measured on the other, both ways) and at a temperature fitted leave-one-out on train.
@@ -55,9 +60,15 @@ from vision.recognition.classify import (
     nll,
     softmax,
 )
-from vision.recognition.dataset import Sample, grocery_root, read_split
+from vision.recognition.dataset import (
+    Sample,
+    grocery_root,
+    label_of,
+    read_class_names,
+    read_split,
+)
 from vision.recognition.enrol import Augmentation
-from vision.recognition.evaluate import embed_files
+from vision.recognition.evaluate import embed_files, load_image
 from vision.recognition.gallery import Gallery, normalise_rows
 from vision.recognition.manifest import DEFAULT_MANIFEST, Manifest, ScoreMethod
 from vision.recognition.preprocess import Image
@@ -352,6 +363,54 @@ def threshold_sweep(train: Split, val: Split, thresholds: Sequence[float]) -> di
             f"flags {out[f'{t:.2f}']['unseen_flagged']:.1%} of unseen"
         )
     return out
+
+
+# ----------------------------------------------------------------------------- class logits
+
+
+def class_logits(recogniser: Recogniser, root: Path) -> dict[str, Any]:
+    """For a trained model (v1): val top-1/top-5 from its own class logits, per-class accuracy,
+    calibration (NLL, ECE) at T = 1 and at the manifest's temperature."""
+    manifest = recogniser.manifest
+    names = read_class_names(root)
+    samples = read_split(root / "val.txt", root)
+    labels = {label: i for i, label in enumerate(manifest.labels)}
+    truth = np.array([labels.get(label_of(s.fine_id, names), -1) for s in samples])
+    if (truth < 0).any():
+        raise SystemExit(f"{manifest.name}: val classes missing from the model's labels")
+    started = time.perf_counter()
+    prediction = recogniser.predict([load_image(s.path) for s in samples])
+    elapsed = time.perf_counter() - started
+    assert prediction.probabilities is not None
+    temperature = manifest.logits_temperature or 1.0
+    # Back to logits (up to a per-row constant, which softmax ignores) to re-scale them.
+    logits = np.asarray(
+        np.log(np.maximum(prediction.probabilities, 1e-30)) * temperature, dtype=np.float32
+    )
+    order = np.argsort(-logits, axis=1, kind="stable")
+    top1 = order[:, 0] == truth
+    per_class = [float(top1[truth == c].mean()) for c in np.unique(truth)]
+    result = {
+        "photos": len(samples),
+        "top1": float(top1.mean()),
+        "top5": float((order[:, :5] == truth[:, None]).any(axis=1).mean()),
+        "mean_per_class_top1": float(np.mean(per_class)),
+        "worst_classes": sorted(
+            (float(top1[truth == c].mean()), manifest.labels[c]) for c in np.unique(truth)
+        )[:8],
+        "temperature": temperature,
+        "nll_t1": nll(logits, truth, 1.0),
+        "nll_calibrated": nll(logits, truth, temperature),
+        "ece_t1": expected_calibration_error(softmax(logits, 1.0), truth),
+        "ece_calibrated": expected_calibration_error(softmax(logits, temperature), truth),
+        "ms_per_photo_batched": elapsed * 1e3 / len(samples),
+    }
+    log(
+        f"  logits: top-1 {result['top1']:.1%}, top-5 {result['top5']:.1%}, mean per class "
+        f"{result['mean_per_class_top1']:.1%}; ECE {result['ece_t1']:.3f} at T = 1 → "
+        f"{result['ece_calibrated']:.3f} at T = {temperature:.3f} (fitted on this val)"
+    )
+    return result
 
 
 # ----------------------------------------------------------------------------- speed
@@ -673,6 +732,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         + (f" ({ms:.1f} ms per val photo, {args.threads} threads)" if ms else " (cached)")
     )
     results: dict[str, Any] = {"machine": info, "model": recogniser.manifest.name}
+    if recogniser.has_logits:
+        log("0. the model's own class logits on val (a trained model)")
+        results["class_logits"] = class_logits(recogniser, root)
     log("a. closed set: val against a gallery of every train photo")
     results["closed_set"] = closed_set(train, val)
     log(f"b. few-shot: gallery of 1 or 5 train photos per class, {args.seeds} draws")
@@ -738,7 +800,22 @@ def write_manifest(path: Path, results: dict[str, Any]) -> None:
         metrics["ms_per_crop_1thread_p95"] = round(speed_out["348x348 photo"][1], 2)
         metrics["load_s"] = round(speed_out["load_s"], 3)
         metrics["rss_delta_mb"] = round(speed_out["rss_delta_mb"], 1)
-    raw["metrics"] = metrics
+    if "class_logits" in results:
+        # A trained model has seen every class in sections b and c: say so in the key names, so
+        # they are not read as few-shot / open-set figures of unseen products (those come from
+        # the training run's protocol model and are stored by it as ``*_held_out``).
+        for key in (
+            "few_shot_top1_1shot",
+            "few_shot_top1_5shot",
+            "open_set_unknown_flagged_at_95_known",
+        ):
+            metrics[f"{key}_trained_classes"] = metrics.pop(key)
+        logits = results["class_logits"]
+        metrics["val_top1_logits"] = round(logits["top1"], 4)
+        metrics["val_top5_logits"] = round(logits["top5"], 4)
+        metrics["ece_logits_calibrated"] = round(logits["ece_calibrated"], 4)
+    # Merge: a trained model's manifest also carries the training run's own figures.
+    raw["metrics"] = {**(raw.get("metrics") or {}), **metrics}
     path.write_text(json.dumps(raw, indent=2) + "\n", encoding="utf-8")
     log(f"wrote calibration and metrics into {path}")
 

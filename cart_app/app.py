@@ -20,9 +20,12 @@ from cart_app.clock import Clock, SystemClock
 from cart_app.config import LoadedConfig
 from cart_app.devices import DeviceMonitor, build_scale
 from cart_app.engine import Engine, EngineSettings
+from cart_app.evidence import EvidenceSettings, EvidenceStore
 from cart_app.fusion import Fuser, FusionSettings
+from cart_app.health import CartHealth, HealthPoller
 from cart_app.ledger import Ledger, LedgerError
 from cart_app.pricing import PricingPolicy
+from cart_app.session import SessionState
 from cart_app.store.catalog_sync import CatalogSyncError
 from cart_app.store.http import StoreConfigError
 from cart_app.store.link import StoreLink
@@ -31,6 +34,7 @@ from cart_app.store.setup import build_store_link
 from cart_app.store.token import KeyFileError
 from cart_app.store_layout import demo_store_dir
 from cart_app.variable_measure import VariableMeasureScheme
+from scale.service import ScaleService
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +65,27 @@ class _Closer:
 
     def stop(self) -> None:
         self.close()
+
+
+@dataclass
+class _Hook:
+    """A part made of two calls (something to do once its collaborators run)."""
+
+    name: str
+    on_start: Callable[[], None]
+    on_stop: Callable[[], None] = lambda: None
+
+    def start(self) -> None:
+        self.on_start()
+
+    def stop(self) -> None:
+        self.on_stop()
+
+
+LEDGER_VERIFY_HINT = (
+    "The ledger file was left as it is. `smartcart ledger-verify {path}` checks it and prints "
+    "the last good basket it can salvage."
+)
 
 
 class StartupError(Exception):
@@ -130,6 +155,33 @@ def open_catalog(
     return catalog
 
 
+def _open_session(engine: Engine) -> str | None:
+    """The restored trip, when it is still open (its images stay); None when idle or paid."""
+    basket = engine.snapshot.basket
+    if not basket.session_id or basket.state in (SessionState.IDLE, SessionState.DONE):
+        return None
+    return basket.session_id
+
+
+def _build_health(
+    clock: Clock,
+    engine: Engine,
+    store_link: StoreLink | None,
+    parts: list[Part],
+    cameras: CameraRig,
+) -> CartHealth:
+    """The cart's health, listening to the engine, the scale service and the store link, and
+    polling the captures (the poller is a part, so a headless cart's health is live too)."""
+    health = CartHealth(clock, cameras=cameras.captures)
+    engine.subscribe(health.on_engine_event)
+    for part in parts:
+        if isinstance(part, ScaleService):
+            part.subscribe(health.on_scale_event)
+    if store_link is not None:
+        store_link.subscribe(health.on_link_status)
+    return health
+
+
 @dataclass
 class CartApp:
     """A built cart: its parts in start order."""
@@ -146,11 +198,20 @@ class CartApp:
     """Problems the cart started despite (e.g. a bad catalog update), for staff to see."""
     cameras: CameraRig = field(default_factory=CameraRig)
     """The basket cameras and the recogniser and barcode reader they share."""
+    health: CartHealth | None = None
+    """The cart's health (mode, banner, staff check due) folded from every device."""
+    evidence: EvidenceStore | None = None
+    """Evidence crops of this cart's trips (``[privacy]``), deleted as trips end."""
     _started: list[Part] = field(default_factory=list)
 
     @classmethod
-    def build(cls, loaded: LoadedConfig, clock: Clock | None = None) -> CartApp:
-        """Construct every part from ``loaded``; opens files but starts no thread."""
+    def build(
+        cls, loaded: LoadedConfig, clock: Clock | None = None, *, record_to: Path | None = None
+    ) -> CartApp:
+        """Construct every part from ``loaded``; opens files but starts no thread.
+
+        With ``record_to`` the run is recorded there as a session (``docs/session-format.md``).
+        """
         clock = clock or SystemClock()
         cfg = loaded.config
         data_dir = loaded.resolve(cfg.paths.data_dir)
@@ -167,7 +228,8 @@ class CartApp:
             ledger = Ledger.open(data_dir / cfg.ledger.file_name, clock)
         except LedgerError as exc:
             catalog.close()
-            raise StartupError(f"{exc}\nThe ledger file was left as it is.") from exc
+            hint = LEDGER_VERIFY_HINT.format(path=data_dir / cfg.ledger.file_name)
+            raise StartupError(f"{exc}\n{hint}") from exc
         policy = PricingPolicy(
             tax_rates=catalog.tax_rates(),
             tax_included=catalog.store_info().tax_included,
@@ -207,14 +269,46 @@ class CartApp:
                 catalog.close()
                 raise StartupError(f"store link: {exc}") from exc
             parts.append(store_link)
+        privacy = cfg.privacy
+        evidence = EvidenceStore(
+            data_dir / "evidence",
+            EvidenceSettings(
+                keep_crops=privacy.keep_evidence_crops,
+                retention_s=privacy.evidence_retention_days * 86_400.0,
+            ),
+            clock,
+        )
+        engine.subscribe(evidence.on_engine_event)
+        # After the engine restored the basket: every trip but the open one is over, so its
+        # images go (a crash must not keep them past their retention either).
+        parts.append(_Hook("evidence", lambda: evidence.start(_open_session(engine))))
         monitor = DeviceMonitor()
         if cfg.scale.driver != "none":
             parts.extend(build_scale(loaded, data_dir, engine.submit, monitor, warnings))
-        cameras = build_cameras(loaded, data_dir, engine.submit, warnings)
+        on_crop = evidence.on_item_crop if privacy.keep_evidence_crops else None
+        cameras = build_cameras(loaded, data_dir, engine.submit, warnings, on_crop)
         parts.extend(cameras.parts)
-        return cls(
-            loaded, clock, catalog, ledger, engine, monitor, store_link, parts, warnings, cameras
+        health = _build_health(clock, engine, store_link, parts, cameras)
+        parts.append(HealthPoller(health))
+        app = cls(
+            loaded,
+            clock,
+            catalog,
+            ledger,
+            engine,
+            monitor,
+            store_link,
+            parts,
+            warnings,
+            cameras,
+            health,
+            evidence,
         )
+        if record_to is not None:
+            from cart_app.sessions.recorder import attach_recorder
+
+            attach_recorder(app, record_to)
+        return app
 
     def start(self) -> None:
         """Start every part in order; on failure stop the started ones in reverse."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
-import shutil
 import signal
 import sys
 import threading
@@ -56,44 +55,6 @@ def cmd_config_doc(args: argparse.Namespace) -> int:
         print(f"wrote {args.output}")
     else:
         sys.stdout.write(text)
-    return EXIT_OK
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    """Run the scripted trip on the bundled demo store, headless, and print each receipt."""
-    from cart_app.app import CartApp
-    from cart_app.demo_trip import run_demo_trip
-
-    out = args.out.resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    args.data_dir = out / "data"
-    # The demo owns its output folder: each run starts from an empty basket.
-    shutil.rmtree(args.data_dir, ignore_errors=True)
-    shutil.rmtree(out / "store", ignore_errors=True)
-    loaded = _load(args)
-    store = None
-    try:
-        from store_server.demo import start_demo_store
-    except ImportError:
-        print("note: the reference store server is not installed; the demo runs offline")
-    else:
-        store = start_demo_store(out / "store", loaded.config.cart_id)
-        print(f"reference store server on {store.url} (database {out / 'store'})")
-        settings = loaded.config.store.model_copy(
-            update={"mode": "http", "base_url": store.url, "api_key": store.cart_key}
-        )
-        loaded = LoadedConfig(
-            loaded.config.model_copy(update={"store": settings}), loaded.source, loaded.base_dir
-        )
-    try:
-        with CartApp.build(loaded) as app:
-            for warning in app.warnings:
-                print(f"note: {warning}")
-            receipt_path = run_demo_trip(app, out, echo=print, pay=store.pay if store else None)
-    finally:
-        if store is not None:
-            store.stop()
-    print(f"\nreceipt written to {receipt_path}")
     return EXIT_OK
 
 
@@ -151,11 +112,17 @@ def cmd_basket(args: argparse.Namespace) -> int:
 
 
 def cmd_ledger_verify(args: argparse.Namespace) -> int:
-    """Check a ledger file's hash chain."""
+    """Check a ledger file's hash chain; when it is damaged, print what can be salvaged."""
     from cart_app.clock import SystemClock
-    from cart_app.ledger import Ledger
+    from cart_app.ledger import Ledger, LedgerError
 
-    ledger = Ledger.open(args.file, SystemClock())
+    try:
+        ledger = Ledger.open(args.file, SystemClock())
+    except LedgerError as exc:
+        # A file the cart refuses to open (a damaged page, a broken chain at start-up).
+        print(f"{args.file}: DAMAGED: {exc}")
+        _print_salvage(args.file)
+        return EXIT_FAILURE
     try:
         report = ledger.verify()
     finally:
@@ -164,7 +131,38 @@ def cmd_ledger_verify(args: argparse.Namespace) -> int:
         print(f"{args.file}: chain intact ({report.entries_checked} records)")
         return EXIT_OK
     print(f"{args.file}: TAMPERED at record {report.first_bad_seq}: {report.problem}")
+    _print_salvage(args.file)
     return EXIT_FAILURE
+
+
+def _print_salvage(path: Path) -> None:
+    """The last good basket of a damaged ledger (read from a copy; the file is not touched)."""
+    from cart_app.ledger import LedgerError, salvage
+
+    try:
+        found = salvage(path)
+    except LedgerError as exc:
+        print(f"nothing salvaged: {exc}")
+        return
+    where = (
+        f"up to record {found.first_bad_seq - 1} (record {found.first_bad_seq}: {found.problem})"
+        if found.first_bad_seq is not None
+        else "every record"
+    )
+    print(f"salvaged {found.rows} chain-checked records, {where}; the file was left as it is")
+    basket = found.basket
+    if found.session_id is None:
+        print("last good basket: no session")
+        return
+    print(
+        f"last good basket: session {found.session_id}, state {basket.state.value}, "
+        f"{len(basket.lines)} lines"
+    )
+    for line in basket.lines:
+        amount = f"{line.weight_g:g} g" if line.weight_g else f"{line.quantity} ×"
+        print(f"  #{line.line_id}  {amount}  {line.sku}")
+    for prompt in basket.pending_prompts:
+        print(f"  ? {prompt.reason} (pending)")
 
 
 def cmd_gtin(args: argparse.Namespace) -> int:
@@ -242,10 +240,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", type=Path)
     p.set_defaults(func=cmd_config_doc)
 
-    p = with_config(sub.add_parser("demo", help="scripted trip on the bundled demo store"))
-    p.add_argument("--out", type=Path, default=Path("out/demo"), help="output folder")
-    p.set_defaults(func=cmd_demo)
-
     p = with_config(sub.add_parser("run", help="run the cart"))
     p.add_argument("--headless", action="store_true", help="no touchscreen window")
     p.set_defaults(func=cmd_run)
@@ -263,14 +257,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_gtin)
 
     # Leaf packages own their commands; each registers a handler in ``func``.
+    import cart_app.demo_cli
+    import cart_app.doctor
     import scale.cli
     import scale.sim.cli
     import vision.cli
     import vision.model_cli
 
+    cart_app.demo_cli.register(sub)
+    cart_app.doctor.register(sub)
     scale.cli.register(sub)
     scale.sim.cli.register(sub)
     vision.cli.register(sub)
+    __import__("cart_app.sessions.cli", fromlist=["register"]).register(sub)
     vision.model_cli.register(sub)
     try:
         # The reference store server is an optional extra; the cart runs without it.

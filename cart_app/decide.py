@@ -215,7 +215,7 @@ def decide(state: BasketState, cmd: Command, ctx: DecideContext) -> list[Record]
         case CompleteSession():
             return [_state_to(state, SessionState.DONE, cmd.reason)]
         case ResetCart():
-            return [_state_to(state, SessionState.IDLE, "next shopper")]
+            return [_state_to(state, SessionState.IDLE, cmd.reason)]
         case Lock():
             if state.state is SessionState.LOCKED:
                 raise Rejected("already locked")

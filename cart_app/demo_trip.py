@@ -1,18 +1,32 @@
-"""A scripted shopping trip on the bundled demo store, for the headless demo.
+"""A scripted shopping trip on the bundled demo store, played through the cart's real inputs.
 
-Weights go through the real path: the scale simulator's load cells → pty → cart-board parser →
-weight filter → fusion. What the cameras would see is injected as item observations (the camera
-pipeline is wired by a later step), and the shopper's taps are engine commands, as the
-touchscreen sends them. A step waits for its outcome on the basket, so the trip shows what a
-shopper would see after each move.
+The script only does what a shopper's hands and the store's devices do:
+
+* an item crossing the basket opening is a :class:`~vision.demo_camera.Pass` on the demo
+  camera, whose frames (product renders with their print and barcodes) go through the motion
+  gate, tracker, recogniser and barcode reader like a real camera's;
+* an item landing in the basket is a ``Put`` on the scale simulator, whose load-cell bytes go
+  over a pty through the cart-board parser and the weight filter;
+* the shopper's taps (Start, a prompt's answer, Checkout) are the engine commands the
+  touchscreen sends, and the exit lane pays through the store server's API.
+
+Fusion decides every line from those signals; the script then waits for the basket to show the
+expected outcome, and says what a shopper would see. Each step can be photographed by a hook
+(the demo UI takes a window screenshot there).
 """
 
 from __future__ import annotations
 
+import re
+import threading
 import time
+import unicodedata
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+
+import cv2
 
 from cart_app.app import CartApp
 from cart_app.basket import BasketState
@@ -25,58 +39,126 @@ from cart_app.events import (
     CompleteSession,
     HandOff,
     RequestCheckout,
-    Sensed,
     StartSession,
 )
+from cart_app.fusion.choices import SHOW, decode_choice
 from cart_app.receipt_text import render_snapshot
+from cart_app.store.link import HandoffTicket
 from scale.service import ScaleService
-from scale.sim.physics import POSITIONS
+from scale.sim.physics import POSITIONS, Position
 from scale.sim.script import Put, Take
-from vision.gtin import normalize_gtin
-from vision.types import BarcodeRead, Candidate, Direction, ItemObservation
+from vision.demo_camera import DemoCamera, Pass
+from vision.render.products import Side
+from vision.sources import Image
+from vision.types import Direction
 
 Pay = Callable[[str, int], None]
 """The exit lane paying a basket: (QR token, amount in cents)."""
+StepHook = Callable[["Step"], None]
+"""Called after each step (on the trip's thread); may block, e.g. to take a screenshot."""
 
-STEP_TIMEOUT_S = 20.0
-"""Longest wait for one step's outcome (fusion waits ~2 s for late camera reports)."""
+WARM_UP_FRAMES = 30
+"""Frames (2 s at 15 fps) the camera shows of the empty basket before the first item."""
+STEP_TIMEOUT_S = 30.0
+"""Longest wait for one step's outcome (fusion waits ~1.5 s for late camera reports; a loaded
+machine renders and recognises frames slower)."""
 
 
 class DemoError(RuntimeError):
-    """A step of the demo did not happen; the message says which."""
+    """A step of the demo did not happen; the message says which and what the cart shows."""
 
 
-def _wait(predicate: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + STEP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise DemoError(f"the demo waited {STEP_TIMEOUT_S:.0f} s for {what}")
+class DemoCancelled(DemoError):
+    """The trip was stopped from outside (the window closed, the shopper took over)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One step of the trip as the shopper sees it."""
+
+    index: int
+    title: str
+    snapshot: CartSnapshot
+
+    @property
+    def name(self) -> str:
+        """``NN-short-title``: the file name (without suffix) of the step's pictures."""
+        folded = unicodedata.normalize("NFKD", self.title.lower()).encode("ascii", "ignore")
+        text = re.sub(r"[^a-z0-9]+", "-", folded.decode()).strip("-")[:40].rstrip("-")
+        return f"{self.index:02d}-{text or 'step'}"
 
 
 class DemoTrip:
-    """Drives a started laptop-profile app through one trip."""
+    """Drives a started app (scale simulator, a ``demo`` camera) through one trip."""
 
-    def __init__(self, app: CartApp, echo: Callable[[str], None], pay: Pay | None = None) -> None:
+    def __init__(
+        self,
+        app: CartApp,
+        echo: Callable[[str], None],
+        pay: Pay | None = None,
+        *,
+        on_step: StepHook | None = None,
+        cancelled: threading.Event | None = None,
+        camera_dir: Path | None = None,
+        hand_off: Callable[[], HandoffTicket] | None = None,
+    ) -> None:
         self.app = app
         self.pay = pay
+        # With the touchscreen open the shopper's "Pay at the exit" does the handoff, so the
+        # QR code the lane scans is the one on the screen.
+        self.hand_off = hand_off
         self.echo = echo
+        self.on_step = on_step
+        self.cancelled = cancelled or threading.Event()
+        self.camera_dir = camera_dir
+        self._seen: Image | None = None
+        self.steps: list[Step] = []
         self.currency = app.catalog.store_info().currency
         sim = next((p for p in app.parts if isinstance(p, SimulatorPart)), None)
         service = next((p for p in app.parts if isinstance(p, ScaleService)), None)
         if sim is None or sim.server is None or service is None:
             raise DemoError("the demo needs the scale simulator (scale.driver = 'simulator')")
+        if not app.cameras.demo_cameras:
+            raise DemoError("the demo needs a camera with source = 'demo'")
         self.sim = sim.server
         self.scale = service
+        self.camera: DemoCamera = app.cameras.demo_cameras[0]
+
+    # --- what the script can see and wait for ---------------------------------------------
 
     @property
     def basket(self) -> BasketState:
         return self.app.engine.snapshot.basket
 
+    def lines_of(self, sku: str) -> int:
+        return sum(line.quantity for line in self.basket.lines if line.sku == sku)
+
+    def _wait(self, predicate: Callable[[], bool], what: str) -> None:
+        deadline = time.monotonic() + STEP_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.cancelled.is_set():
+                raise DemoCancelled(f"stopped while waiting for {what}")
+            if predicate():
+                return
+            time.sleep(0.05)
+        shown = render_snapshot(self.app.engine.snapshot, self.currency)
+        raise DemoError(f"waited {STEP_TIMEOUT_S:.0f} s for {what}; the cart shows:\n{shown}")
+
     def show(self, title: str) -> None:
-        self.echo(f"\n== {title}")
-        self.echo(render_snapshot(self.app.engine.snapshot, self.currency))
+        """Report a step: print the basket and let the hook photograph it."""
+        snapshot = self.app.engine.snapshot
+        step = Step(len(self.steps) + 1, title, snapshot)
+        self.steps.append(step)
+        self.echo(f"\n== {step.index:02d} {title}")
+        self.echo(render_snapshot(snapshot, self.currency))
+        if self.camera_dir is not None and self._seen is not None:
+            self.camera_dir.mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(self.camera_dir / f"{step.name}.png"), self._seen)
+        self._seen = None
+        if self.on_step is not None:
+            self.on_step(step)
+        if self.cancelled.is_set():
+            raise DemoCancelled("stopped after a step")
 
     def product(self, sku: str) -> Product:
         product = self.app.catalog.by_sku(sku)
@@ -84,108 +166,153 @@ class DemoTrip:
             raise DemoError(f"the demo store has no {sku}")
         return product
 
-    def see(self, product: Product, direction: Direction, p: float = 0.93) -> None:
-        """The cameras report an item crossing the basket opening."""
-        barcode = None
-        if product.gtins:
-            code = product.gtins[0].lstrip("0")
-            barcode = BarcodeRead("ean13", code, normalize_gtin(code))
-        label = product.labels[0] if product.labels else product.sku
-        obs = ItemObservation(
-            "demo-camera", direction, (Candidate(label, p),), barcode, self.app.clock.monotonic()
-        )
-        self.app.engine.submit(Sensed(obs))
+    # --- the shopper's hands ----------------------------------------------------------------
 
-    def see_unsure(self, a: Product, b: Product) -> None:
-        """The cameras saw an item but cannot tell two look-alikes apart (no barcode read)."""
-        candidates = (Candidate(a.labels[0], 0.48), Candidate(b.labels[0], 0.46))
-        obs = ItemObservation(
-            "demo-camera", Direction.INTO, candidates, None, self.app.clock.monotonic()
-        )
-        self.app.engine.submit(Sensed(obs))
+    def _pass(self, item: Pass) -> None:
+        done = self.camera.play(item)
+        deadline = time.monotonic() + STEP_TIMEOUT_S
+        while not done.done():
+            if self.cancelled.is_set():
+                raise DemoCancelled("stopped during a camera pass")
+            if time.monotonic() > deadline:
+                raise DemoError(f"the demo camera did not play {item} (is capture running?)")
+            time.sleep(0.02)
+        self._seen = done.result()
 
-    def lines_of(self, sku: str) -> int:
-        return sum(line.quantity for line in self.basket.lines if line.sku == sku)
+    def put_in(
+        self,
+        product: Product,
+        grams: float,
+        *,
+        count: int = 1,
+        position: Position | None = None,
+        side: Side = "front",
+        x: float = 0.5,
+    ) -> None:
+        """The item crosses the opening into the basket, then lands on the load cells."""
+        self._pass(Pass(product, Direction.INTO, count=count, side=side, x=x))
+        put = Put(grams, position) if position is not None else Put(grams)
+        self.sim.submit(put).result(timeout=10)
+
+    def take_out(self, product: Product, grams: float) -> None:
+        """The item is lifted off the load cells and leaves through the opening."""
+        lifted = self.sim.submit(Take(grams))
+        self._pass(Pass(product, Direction.OUT_OF))
+        lifted.result(timeout=10)
+
+    def _settle(self, product: Product, done: Callable[[], bool], what: str) -> None:
+        """Wait for ``done``; if the cart asks about the item meanwhile, answer as a shopper would.
+
+        A busy machine can drop the frames that showed a barcode, or all of a pass: the cart
+        then asks, and the shopper shows the item again or taps it among the choices.
+        """
+        answered: set[str] = set()
+
+        def settled() -> bool:
+            if done():
+                return True
+            prompts = self.basket.pending_prompts
+            prompt = prompts[-1] if prompts else None
+            if prompt is None or prompt.prompt_id in answered:
+                return False
+            answered.add(prompt.prompt_id)
+            tap = next((c for c in prompt.choices if _sku_of(c) == product.sku), None)
+            if tap is not None:
+                self.echo(f"   (the cart asks ({prompt.reason}); the shopper taps {tap})")
+                self.app.engine.call(Answer(prompt.prompt_id, tap, "shopper"), timeout=10)
+            elif SHOW in prompt.choices:
+                self.echo(f"   (the camera missed it; the shopper shows {product.name} again)")
+                self._pass(Pass(product, Direction.HELD, duration_s=2.4))
+            return False
+
+        self._wait(settled, what)
+
+    # --- the trip ---------------------------------------------------------------------------
 
     def run(self) -> CartSnapshot:
         """Play the whole trip; returns the final snapshot."""
         engine = self.app.engine
-        _wait(lambda: self.scale.status().state.value == "ok", "the scale to connect")
-        _wait(lambda: self.scale.filter.merchandise_g is not None, "the scale to settle")  # type: ignore[attr-defined]
+        self._wait(lambda: self.scale.status().state.value == "ok", "the scale to connect")
+        self._wait(lambda: self.scale.filter.merchandise_g is not None, "the scale to settle")  # type: ignore[attr-defined]
+        # The motion gate learns the empty basket from the first frames; an item shown before
+        # that would be part of its background.
+        self._wait(lambda: self.camera.frames >= WARM_UP_FRAMES, "the camera's first frames")
         engine.call(StartSession(reason="demo"), timeout=10)
         self.show("shopper taps Start")
 
         asparagus = self.product("FV-ASPARAGUS")
-        self.see(asparagus, Direction.INTO)
-        self.sim.submit(Put(asparagus.nominal_weight_g)).result(timeout=10)
-        _wait(lambda: self.lines_of(asparagus.sku) == 1, "the asparagus line")
-        self.show(f"{asparagus.name} goes in: barcode and weight agree")
+        self.put_in(asparagus, asparagus.nominal_weight_g, x=0.45)
+        self._settle(asparagus, lambda: self.lines_of(asparagus.sku) == 1, "the asparagus line")
+        self.show(f"{asparagus.name} goes in: the camera reads its barcode, the weight agrees")
 
         yoghurt = self.product("D-YOGHURT-NAT")
-        self.see(yoghurt, Direction.INTO)
-        self.sim.submit(Put(3 * yoghurt.nominal_weight_g, POSITIONS["rear-left"])).result(
-            timeout=10
-        )
-        _wait(lambda: self.lines_of(yoghurt.sku) == 3, "three yoghurts")
+        grams = 3 * yoghurt.nominal_weight_g
+        self.put_in(yoghurt, grams, count=3, position=POSITIONS["rear-left"], x=0.5)
+        self._settle(yoghurt, lambda: self.lines_of(yoghurt.sku) == 3, "three yoghurts")
         self.show(f"three × {yoghurt.name} at once: quantity from the weight, 3 for 2 applies")
 
         banana = self.product("FV-BANANA")
-        self.see(banana, Direction.INTO)
-        self.sim.submit(Put(642.0, POSITIONS["front-right"])).result(timeout=10)
-        _wait(lambda: any(line.sku == banana.sku for line in self.basket.lines), "the bananas")
-        self.show(f"{banana.name}: sold by weight, the scale's settled weight is charged")
+        self.put_in(banana, 642.0, position=POSITIONS["front-right"], x=0.55)
+        self._settle(banana, lambda: self.lines_of(banana.sku) == 1, "the bananas")
+        self.show(f"{banana.name}: recognised by the camera, charged by the scale's weight")
 
-        std, med = self.product("D-MILK-STD"), self.product("D-MILK-MED")
-        self.see_unsure(std, med)
-        self.sim.submit(Put(med.nominal_weight_g, POSITIONS["rear-right"])).result(timeout=10)
-        _wait(lambda: bool(self.basket.pending_prompts), "the cart to ask")
+        milk = self.product("D-MILK-MED")
+        # Slid in at the back corner, under the camera's view: only the scale notices.
+        self.sim.submit(Put(milk.nominal_weight_g, POSITIONS["rear-right"])).result(timeout=10)
+        self._wait(lambda: bool(self.basket.pending_prompts), "the cart to ask")
         prompt = self.basket.pending_prompts[-1]
-        self.show("the cameras cannot tell the two milks apart: the cart asks at once")
-        choice = next((c for c in prompt.choices if c.startswith(med.sku)), None)
-        if choice is None:
-            raise DemoError(f"the prompt did not offer {med.sku}: {prompt.choices}")
-        engine.call(Answer(prompt.prompt_id, choice, "shopper"), timeout=10)
-        _wait(lambda: self.lines_of(med.sku) == 1, "the answered milk")
-        self.show(f"shopper taps {med.name}")
+        self.show("something went in past the camera: the cart asks to see it")
+        if SHOW not in prompt.choices:
+            raise DemoError(f"the prompt does not ask to be shown the item: {prompt.choices}")
+        # The answer is the item itself, held up to the camera: its barcode names it.
+        self._pass(Pass(milk, Direction.HELD, duration_s=2.4, x=0.5))
+        self._wait(lambda: self.lines_of(milk.sku) == 1, "the milk shown to the camera")
+        self.show(f"shopper holds up {milk.name}: the camera reads it, prompt answered")
 
-        self.see(asparagus, Direction.OUT_OF)
-        self.sim.submit(Take(asparagus.nominal_weight_g)).result(timeout=10)
-        _wait(lambda: self.lines_of(asparagus.sku) == 0, "the asparagus to come out")
+        self.take_out(asparagus, asparagus.nominal_weight_g)
+        self._wait(lambda: self.lines_of(asparagus.sku) == 0, "the asparagus to come out")
         self.show(f"{asparagus.name} taken out again: removed from the basket")
 
         engine.call(ApplyCoupon(Coupon("DEMO10", amount_off_cents=1000)), timeout=10)
-        self.show("coupon scanned")
+        self.show("coupon DEMO10 scanned")
         engine.call(RequestCheckout(), timeout=10)
         self.show("shopper taps Checkout: the basket freezes")
+        return self._pay()
+
+    def _pay(self) -> CartSnapshot:
+        engine = self.app.engine
         link = self.app.store_link
-        if link is not None:
-            ticket = link.hand_off()
-            self.echo(f"\n== handed to the exit lane: QR token {ticket.token[:28]}…")
-            self.echo(f"   store link {link.status.state.value}")
-        else:
+        if link is None:
             engine.call(HandOff(uuid.uuid4().hex), timeout=10)
-        if link is not None and self.pay is not None:
-            # The lane scans the QR code and takes the payment at the store; the cart hears
-            # "paid" from the store and closes the session itself.
-            self.pay(ticket.token, ticket.total_cents)
-            _wait(lambda: self.basket.state.value == "done", "the store to report paid")
-            self.show("the exit lane verified the token and took the payment: paid")
-            return self.app.engine.snapshot
-        final = engine.call(CompleteSession("paid at the exit lane (demo)"), timeout=10)
-        self.show("exit lane reports paid (no store server: the demo settles it)")
-        if not isinstance(final, CartSnapshot):
-            raise DemoError(f"the session did not complete: {final}")
-        return final
+            final = engine.call(CompleteSession("paid at the exit lane (demo)"), timeout=10)
+            if not isinstance(final, CartSnapshot):
+                raise DemoError(f"the session did not complete: {final}")
+            self.show("exit lane reports paid (no store server: the demo settles it)")
+            return final
+        ticket = self.hand_off() if self.hand_off is not None else link.hand_off()
+        self.show(f"handed to the exit lane: QR token {ticket.token[:20]}…")
+        if self.pay is None:
+            final = engine.call(CompleteSession("paid at the exit lane (demo)"), timeout=10)
+            if not isinstance(final, CartSnapshot):
+                raise DemoError(f"the session did not complete: {final}")
+            return final
+        # The lane scans the QR code and takes the payment at the store; the cart hears
+        # "paid" from the store and closes the session itself.
+        self.pay(ticket.token, ticket.total_cents)
+        self._wait(lambda: self.basket.state.value == "done", "the store to report paid")
+        self.show("the exit lane verified the token and took the payment: paid")
+        return self.app.engine.snapshot
 
 
-def run_demo_trip(
-    app: CartApp, out: Path, echo: Callable[[str], None], pay: Pay | None = None
-) -> Path:
-    """Play the trip on a started ``app``, echoing each step; returns the receipt file.
+def _sku_of(choice: str) -> str | None:
+    """The SKU of a single-product prompt choice (``D-YOGHURT-NAT*3``), else ``None``."""
+    try:
+        items = decode_choice(choice)
+    except ValueError:
+        return None
+    return items[0].sku if len(items) == 1 else None
 
-    ``pay`` is the exit lane (token, amount): given one, payment goes through the store.
-    """
-    final = DemoTrip(app, echo, pay).run()
-    receipt_path = out / "receipt.txt"
-    receipt_path.write_text(render_snapshot(final, app.catalog.store_info().currency) + "\n")
-    return receipt_path
+
+def receipt_text(app: CartApp, final: CartSnapshot) -> str:
+    """The receipt file's text: the final snapshot's receipt."""
+    return render_snapshot(final, app.catalog.store_info().currency) + "\n"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from scale.calibration import Calibration, CalibrationError, load_calibration
 from scale.filter import ChangeCancelled
 from scale.service import ScaleService
 from scale.service_settings import ScaleSettings
+from scale.sim.script import Command as SimCommand
+from scale.sim.script import Lean, Push, Put, Take
 from scale.sim.server import SimServer, start_simulator
 from scale.state import ScaleStateChanged
 from scale.types import WeightChange
@@ -25,8 +28,32 @@ from scale.types import WeightChange
 log = logging.getLogger(__name__)
 
 
+DEFAULT_LEAN_G = 400.0
+"""How hard a developer's "lean" presses on the handle."""
+DEFAULT_LEAN_S = 1.5
+DEFAULT_PUSH_S = 1.0
+"""How long a developer's "push" (a bump while pushing the cart) lasts."""
+
+
+@dataclass(frozen=True, slots=True)
+class SimReading:
+    """What the simulated basket holds and what its cells measure, at one moment."""
+
+    total_g: float
+    """The measured total (noise, leans and pushes included)."""
+    items_g: float
+    """The items alone, as a perfect scale would weigh them."""
+    settled: bool
+
+
 class SimulatorPart:
-    """The scale simulator as a part: serves a pty at a fixed link path from ``start``."""
+    """The scale simulator as a part: serves a pty at a fixed link path from ``start``.
+
+    The laptop's developer panel drives it with :meth:`put`, :meth:`take`, :meth:`lean` and
+    :meth:`push`. Each only queues a command for the simulator's thread and returns its
+    future at once, so a caller on a UI thread never waits; the future holds what the
+    simulator did (``"put item 3: 250 g at centre"``) or why it could not.
+    """
 
     name = "scale-simulator"
 
@@ -45,6 +72,38 @@ class SimulatorPart:
         if self.server is not None:
             self.server.stop()
             self.server = None
+
+    def put(self, grams: float) -> Future[str]:
+        """Put an item of ``grams`` in the middle of the basket."""
+        return self._submit(Put(grams))
+
+    def take(self, grams: float) -> Future[str]:
+        """Take out the latest item of ``grams`` (the future fails when there is none)."""
+        return self._submit(Take(grams))
+
+    def lean(self, grams: float = DEFAULT_LEAN_G, seconds: float = DEFAULT_LEAN_S) -> Future[str]:
+        """A shopper leans on the handle with ``grams`` for ``seconds``."""
+        return self._submit(Lean(grams, seconds))
+
+    def push(self, seconds: float = DEFAULT_PUSH_S) -> Future[str]:
+        """The cart is pushed (it shakes) for ``seconds``."""
+        return self._submit(Push(True, seconds))
+
+    def reading(self) -> SimReading | None:
+        """The latest sample (None before start); an immutable snapshot, safe from any thread."""
+        server = self.server
+        if server is None:
+            return None
+        state = server.state
+        return SimReading(state.total_g, state.items_g, state.settled)
+
+    def _submit(self, command: SimCommand) -> Future[str]:
+        server = self.server
+        if server is None:
+            failed: Future[str] = Future()
+            failed.set_exception(RuntimeError("the scale simulator is not running"))
+            return failed
+        return server.submit(command)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,15 +13,16 @@ import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from cart_app.basket import BasketFoldError, BasketState, apply, empty_basket, restore
 from cart_app.clock import Clock
 from cart_app.decide import DecideContext, ProductLookup, Rejected, decide, expired_prompts
-from cart_app.domain import Offer, PricingMode, Product
+from cart_app.domain import Coupon, Offer, PricingMode, Product
 from cart_app.events import (
     Answer,
+    ApplyCoupon,
     Command,
     CommandRejected,
     EngineFault,
@@ -31,6 +32,7 @@ from cart_app.events import (
 )
 from cart_app.fusion import Fuser
 from cart_app.ledger import Ledger
+from cart_app.offers import coupon_problem
 from cart_app.pricing import (
     BudgetStatus,
     PricingError,
@@ -74,6 +76,8 @@ EngineEvent = CartSnapshot | CommandRejected | EngineFault
 Input = Command | Sensed
 """What the engine's inbox accepts: commands, and sensor readings for fusion."""
 Listener = Callable[[EngineEvent], None]
+InputTap = Callable[[float, Input], None]
+"""Hears every input submitted from outside, with the monotonic time it arrived (a recorder)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +93,20 @@ class EngineSettings:
 
 
 _STOP = object()
+MAX_COUPON_CODE = 64
+"""Longest coupon code accepted (a QR payload can hold far more)."""
+
+
+def _name_staff(command: Command, answer: Answer) -> Command:
+    """``command`` with the answering staff member's id, when it records ``answer``."""
+    if (
+        isinstance(command, Answer)
+        and command.answered_by == "staff"
+        and answer.answered_by == "staff"
+        and answer.staff_id
+    ):
+        return replace(command, answered_by=f"staff {answer.staff_id}", staff_id=answer.staff_id)
+    return command
 
 
 def fold_all(state: BasketState, records: list[Record]) -> BasketState:
@@ -112,8 +130,11 @@ class Engine:
         settings: EngineSettings,
         *,
         fuser: Fuser | None = None,
+        new_id: Callable[[], str] | None = None,
     ) -> None:
         self._fuser = fuser
+        self._new_id = new_id  # session ids; a replay passes a deterministic source
+        self._input_taps: list[InputTap] = []
         self._ledger = ledger
         self._catalog = catalog
         self._policy = policy
@@ -132,9 +153,7 @@ class Engine:
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
         """Restore the basket from the ledger and start the engine thread."""
-        self._state = restore(self._ledger)
-        with self._snapshot_lock:
-            self._snapshot = self._make_snapshot()
+        self.restore()
         self._thread = threading.Thread(target=self._run, name="engine", daemon=True)
         self._thread.start()
 
@@ -148,16 +167,40 @@ class Engine:
             log.error("engine did not stop within %.1f s", self._settings.stop_timeout_s)
         self._thread = None
 
+    def restore(self) -> None:
+        """Restore the basket from the ledger without a thread (a replay drives :meth:`handle`
+        and :meth:`tick` itself, on its own clock)."""
+        self._state = restore(self._ledger)
+        with self._snapshot_lock:
+            self._snapshot = self._make_snapshot()
+
+    def tick(self) -> None:
+        """Let time act now, as the engine thread does on every loop turn (for a replay)."""
+        self._tick()
+
     # -- API for other threads -------------------------------------------------------------
     def submit(self, command: Input) -> None:
         """Queue ``command``; its outcome reaches listeners."""
+        self._tap(command)
         self._inbox.put((command, None))
 
     def call(self, command: Input, timeout: float | None = None) -> EngineEvent:
         """Queue ``command`` and wait for its outcome (a snapshot, rejection or fault)."""
+        self._tap(command)
         future: Future[EngineEvent] = Future()
         self._inbox.put((command, future))
         return future.result(timeout)
+
+    def tap_inputs(self, tap: InputTap) -> None:
+        """Hand every input submitted from now on to ``tap`` too (add before :meth:`start`)."""
+        self._input_taps.append(tap)
+
+    def _tap(self, command: Input) -> None:
+        for tap in self._input_taps:
+            try:
+                tap(self._clock.monotonic(), command)
+            except Exception:  # a recorder must never cost the shopper an input
+                log.exception("engine input tap failed")
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener`` (on the engine thread) with every event; returns an unsubscribe."""
@@ -187,16 +230,28 @@ class Engine:
             try:
                 item = self._inbox.get(timeout=self._settings.inbox_poll_s)
             except queue.Empty:
-                self._tick()
+                try:
+                    self._tick()
+                except Exception:  # the thread outlives any one failure of the timers
+                    log.exception("engine tick failed")
                 continue
             if item is _STOP:
                 return
             assert isinstance(item, tuple)
             command, future = item
-            event = self.handle(command)
+            try:
+                event = self.handle(command)
+            except Exception as exc:  # a bug must cost one command, never the engine thread
+                # The type only: a command's text may hold what a shopper scanned.
+                log.exception("engine failed on a %s command", type(command).__name__)
+                event = CommandRejected(command, f"internal error: {exc}")
+                self._publish(event)
             if future is not None:
                 future.set_result(event)
-            self._tick()
+            try:
+                self._tick()
+            except Exception:
+                log.exception("engine tick failed")
 
     def _tick(self) -> None:
         """Let time act: fusion's pairing windows and prompt deadlines."""
@@ -222,7 +277,14 @@ class Engine:
                 return self._reject(command, "no fusion configured for sensor readings")
             return self._sensed(fuser, command)
         if isinstance(command, Answer) and command.answered_by in ("shopper", "staff") and fuser:
-            return self._apply_all(fuser.on_answer(command.prompt_id, command.answer, self._state))
+            # Who answered goes with it: a staff answer is recorded (and audited) as staff's,
+            # naming the staff member.
+            commands = fuser.on_answer(
+                command.prompt_id, command.answer, self._state, command.answered_by
+            )
+            return self._apply_all([_name_staff(c, command) for c in commands])
+        if isinstance(command, Answer):
+            return self._apply(_name_staff(command, command))
         return self._apply(command)
 
     def _sensed(self, fuser: Fuser, sensed: Sensed) -> EngineEvent:
@@ -254,11 +316,16 @@ class Engine:
             event: EngineEvent = CommandRejected(command, f"cart is locked: {self._fault}")
             self._publish(event)
             return event
+        if isinstance(command, ApplyCoupon):
+            problem = self._coupon_problem(command.coupon)
+            if problem is not None:
+                return self._reject(command, problem)
         ctx = DecideContext(
             products=self._catalog,
             cart_id=self._settings.cart_id,
             now_wall=self._clock.wall(),
             prompt_timeout_s=self._settings.prompt_timeout_s,
+            **({"new_id": self._new_id} if self._new_id is not None else {}),
         )
         try:
             records = decide(self._state, command, ctx)
@@ -285,6 +352,24 @@ class Engine:
         self._publish(snapshot)
         return snapshot
 
+    def _coupon_problem(self, coupon: Coupon) -> str | None:
+        """Why a scanned coupon is refused, checked against the catalog; None if it is valid.
+
+        A coupon is refused when it is malformed (no or both discounts, out of range), has no
+        printable code, or names a product the store does not sell. Single use per session is
+        the decision rule's (:func:`cart_app.decide.decide`): a code already applied is refused.
+        """
+        code = coupon.code
+        printable = code.isprintable() and code == code.strip()
+        if not code or len(code) > MAX_COUPON_CODE or not printable:
+            return f"coupon code {code[:MAX_COUPON_CODE]!r} is not a valid code"
+        problem = coupon_problem(coupon)
+        if problem is not None:
+            return f"coupon {code}: {problem}"
+        if coupon.sku is not None and self._catalog.by_sku(coupon.sku) is None:
+            return f"coupon {code} is for {coupon.sku!r}, which this store does not sell"
+        return None
+
     def _learn_weights(self, records: list[Record]) -> None:
         """Feed confirmed per-unit weighings to the catalog's learnt weight spread."""
         for record in records:
@@ -296,7 +381,7 @@ class Engine:
                 continue
             try:
                 self._catalog.record_weighing(record.sku, delta / record.quantity)
-            except (ValueError, LookupError) as exc:  # learning is a bonus, never a failure
+            except Exception as exc:  # learning is a bonus, never a failure (disk full too)
                 log.warning("weighing of %s not learnt: %s", record.sku, exc)
 
     def _commit(self, records: list[Record]) -> None:

@@ -64,6 +64,8 @@ class Answer:
     prompt_id: str
     answer: str
     answered_by: str = "shopper"
+    staff_id: str = ""
+    """Who answered when ``answered_by`` is ``"staff"``: recorded as ``staff <id>``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +122,9 @@ class CompleteSession:
 @dataclass(frozen=True, slots=True)
 class ResetCart:
     """Return a finished cart to idle for the next shopper."""
+
+    reason: str = "next shopper"
+    """Recorded with the state change (staff resets name the staff member)."""
 
 
 @dataclass(frozen=True, slots=True)

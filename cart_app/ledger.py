@@ -16,7 +16,9 @@ nothing in the cart does that. See ``docs/ledger.md`` for the format and failure
 from __future__ import annotations
 
 import contextlib
+import shutil
 import sqlite3
+import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -24,6 +26,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import NamedTuple
 
+from cart_app.basket import BasketFoldError, BasketState, apply, empty_basket
 from cart_app.clock import Clock
 from cart_app.ledger_codec import (
     GENESIS_HASH,
@@ -46,7 +49,7 @@ from cart_app.ledger_file import (
     open_connection,
     wrap_sqlite_error,
 )
-from cart_app.records import Record, StateChanged
+from cart_app.records import Record, SessionStarted, StateChanged
 from cart_app.session import SessionState
 
 __all__ = [
@@ -61,6 +64,8 @@ __all__ = [
     "LedgerTamperedError",
     "LedgerVersionError",
     "LedgerWriteError",
+    "Salvage",
+    "salvage",
 ]
 
 
@@ -355,3 +360,113 @@ class Ledger:
         except CodecError as exc:
             raise LedgerRecordError(self._path, row.seq, str(exc)) from exc
         return LedgerEntry(row.seq, row.session_id, row.t_wall, record, row.prev_hash, row.hash)
+
+
+# --- salvage ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Salvage:
+    """What could be trusted in a damaged ledger (see :func:`salvage`).
+
+    ``rows`` is how many rows from seq 1 were read, chain-checked and decoded before the first
+    that could not be (``first_bad_seq``, with ``problem``; None when every row was good).
+    ``basket`` is the last good basket: the fold of the latest session's rows among those, as
+    a restart would restore it (empty when that session was paid), and ``session_id`` its id.
+    """
+
+    rows: int
+    first_bad_seq: int | None
+    problem: str
+    session_id: str | None
+    basket: BasketState
+
+
+def salvage(path: Path) -> Salvage:
+    """Read the trustworthy prefix of a ledger that cannot be opened, without changing it.
+
+    For staff and audit when :meth:`Ledger.open` refuses a damaged file (a corrupt page, a
+    broken chain): the file and its WAL are copied aside and the copy is read row by row by
+    primary key from seq 1, so a damaged page costs the rows on it and after it, not the
+    rows before. Each row must recompute its hash and link to the one before. The original
+    files are never written to.
+    """
+    path = Path(path)
+    with tempfile.TemporaryDirectory(prefix="ledger-salvage-") as tmp:
+        copy = Path(tmp) / path.name
+        try:
+            shutil.copyfile(path, copy)
+        except OSError as exc:
+            raise LedgerError(path, f"cannot read: {exc}") from exc
+        wal = path.with_name(path.name + "-wal")
+        if wal.exists():
+            with contextlib.suppress(OSError):
+                shutil.copyfile(wal, copy.with_name(copy.name + "-wal"))
+        records: list[tuple[str, Record]] = []
+        first_bad: int | None = None
+        problem = ""
+        prev_hash = GENESIS_HASH
+        try:
+            conn = sqlite3.connect(copy, isolation_level=None)
+        except sqlite3.Error as exc:
+            return _salvaged([], 1, f"SQLite cannot open it: {exc}")
+        try:
+            seq = 1
+            while True:
+                try:
+                    found = conn.execute(
+                        f"SELECT {COLUMNS} FROM {TABLE} WHERE seq = ?", (seq,)
+                    ).fetchone()
+                except sqlite3.Error as exc:
+                    first_bad, problem = seq, f"SQLite cannot read it: {exc}"
+                    break
+                if found is None:
+                    first_bad, problem = _missing(conn, seq)
+                    break
+                row = _Row(*found)
+                if _row_hash(row) != row.hash or row.prev_hash != prev_hash:
+                    first_bad, problem = seq, "the row does not fit the hash chain"
+                    break
+                try:
+                    record = decode_record(row.kind, row.payload)
+                except CodecError as exc:
+                    first_bad, problem = seq, f"undecodable record: {exc}"
+                    break
+                records.append((row.session_id, record))
+                prev_hash = row.hash
+                seq += 1
+        finally:
+            conn.close()
+        return _salvaged(records, first_bad, problem)
+
+
+def _missing(conn: sqlite3.Connection, seq: int) -> tuple[int | None, str]:
+    """Why no row ``seq`` was found: the end of the log (None), or damage before later rows."""
+    try:
+        later = conn.execute(f"SELECT max(seq) FROM {TABLE}").fetchone()[0]
+        if later is None or later < seq:
+            count = conn.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0]
+            if count < seq - 1:
+                return seq, f"only {count} rows are readable, fewer than the chain before seq {seq}"
+            return None, ""
+    except sqlite3.Error as exc:
+        return seq, f"SQLite cannot read past it: {exc}"
+    return seq, f"seq {seq} is missing but the log goes on to seq {later} (a damaged page)"
+
+
+def _salvaged(records: list[tuple[str, Record]], first_bad: int | None, problem: str) -> Salvage:
+    latest = next((sid for sid, r in reversed(records) if isinstance(r, SessionStarted)), None)
+    if latest is None and records:
+        latest = records[-1][0]
+    basket = empty_basket()
+    if latest is not None:
+        mine = [r for sid, r in records if sid == latest]
+        if any(isinstance(r, StateChanged) and r.state is SessionState.DONE for r in mine):
+            basket = empty_basket()
+        else:
+            for record in mine:
+                try:
+                    basket = apply(basket, record)
+                except BasketFoldError:
+                    break
+    return Salvage(len(records), first_bad, problem, latest, basket)

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import codecs
 import logging
+import math
+import re
 import threading
 from collections import deque
 from dataclasses import dataclass
@@ -52,11 +54,23 @@ def escape(data: bytes) -> str:
     return '"' + body.replace('"', "\\x22") + '"'
 
 
+_ESCAPED_BODY = re.compile(r"(?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\(?:[\\'tnr]|x[0-9a-fA-F]{2}))*")
+"""What :func:`escape` writes between the quotes: printable ASCII but ``"`` and ``\\``, and
+the escapes ``\\\\``, ``\\'``, ``\\t``, ``\\n``, ``\\r``, ``\\xNN``."""
+
+
 def unescape(text: str) -> bytes:
-    """Inverse of :func:`escape`; ``ValueError`` when ``text`` is not an escaped chunk."""
+    """Inverse of :func:`escape`; ``ValueError`` when ``text`` is not an escaped chunk.
+
+    Only what :func:`escape` writes is accepted: an unknown escape (``\\A``), a raw quote or
+    a control character is a damaged line, not bytes to guess at.
+    """
     if len(text) < 2 or text[0] != '"' or text[-1] != '"':
         raise ValueError(f"not a quoted chunk: {text[:40]!r}")
-    return codecs.escape_decode(text[1:-1].encode("ascii"))[0]
+    body = text[1:-1]
+    if not _ESCAPED_BODY.fullmatch(body):
+        raise ValueError(f"not an escaped chunk (bad escape or raw character): {text[:40]!r}")
+    return codecs.escape_decode(body.encode("ascii"))[0]
 
 
 def format_entry(entry: WireEntry) -> str:
@@ -70,7 +84,10 @@ def parse_entry(line: str) -> WireEntry:
     if len(parts) != 3:
         raise ValueError(f"not a wire log line: {line[:60]!r}")
     t_text, direction, data = parts
-    return WireEntry(float(t_text), Direction(direction), unescape(data))
+    t = float(t_text)
+    if not math.isfinite(t):
+        raise ValueError(f"not a time: {t_text[:20]!r}")
+    return WireEntry(t, Direction(direction), unescape(data))
 
 
 def read_wirelog(path: Path) -> list[WireEntry]:

@@ -60,6 +60,31 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     a.add_argument("--expires-in-days", type=float)
     a.set_defaults(func=cmd_add_badge)
 
+    a = sub.add_parser(
+        "badge-key",
+        help="print the store's staff badge public key (created when missing)",
+        description="The line for the carts' [maintenance] badge_public_keys. The private key "
+        "stays in --key-file (mode 0600) on the machine that issues badges.",
+    )
+    a.add_argument("--key-file", type=Path, required=True, help="the badge signing key (PEM)")
+    a.set_defaults(func=cmd_badge_key)
+
+    a = sub.add_parser(
+        "issue-badge",
+        help="print a signed staff badge (SB1: QR payload) that carts check offline",
+    )
+    a.add_argument("--key-file", type=Path, required=True, help="the badge signing key (PEM)")
+    a.add_argument("--staff-id", required=True, help="1-64 of A-Z a-z 0-9 . _ -")
+    a.add_argument(
+        "--role",
+        action="append",
+        choices=("maintenance", "calibration", "supervisor"),
+        help="a role (repeatable; default maintenance)",
+    )
+    a.add_argument("--valid-hours", type=float, default=12.0, help="validity (at most a year)")
+    a.add_argument("--now", type=int, help="issue time, Unix seconds (default: now)")
+    a.set_defaults(func=cmd_issue_badge)
+
     a = sub.add_parser("import-catalog", help="publish a catalog (changed entries only)")
     a.add_argument("file", type=Path)
     a.add_argument("--layout", type=Path)
@@ -138,6 +163,40 @@ def cmd_add_badge(args: argparse.Namespace) -> int:
     finally:
         db.close()
     print(f"badge of {args.staff_id} registered")
+    return EXIT_OK
+
+
+def cmd_badge_key(args: argparse.Namespace) -> int:
+    """Print the badge public key (hex, for ``[maintenance] badge_public_keys``)."""
+    from cart_app.store.token import CartKey
+
+    key = CartKey.load_or_create(args.key_file)
+    print(key.public_key().public_bytes_raw().hex())
+    return EXIT_OK
+
+
+def cmd_issue_badge(args: argparse.Namespace) -> int:
+    """Print a signed staff badge: the text to put in the badge's QR code."""
+    from cart_app.store.badge import issue_badge
+    from cart_app.store.token import CartKey, KeyFileError
+
+    if not args.key_file.exists():
+        # Issuing with a fresh key would make a badge no cart trusts: refuse instead.
+        print(
+            f"store-admin: no badge key at {args.key_file} (create it with badge-key)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
+    issued = args.now if args.now is not None else int(time.time())
+    expires = issued + round(args.valid_hours * 3600)
+    roles = frozenset(args.role or ["maintenance"])
+    try:
+        key = CartKey.load_or_create(args.key_file)
+        badge = issue_badge(key, args.staff_id, roles, issued, expires)
+    except (ValueError, KeyFileError) as exc:  # a bad badge or key file: say why, no traceback
+        print(f"store-admin: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    print(badge)
     return EXIT_OK
 
 

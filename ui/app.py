@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 KV_DIR = Path(__file__).resolve().parent / "kv"
 KV_FILES = (
     "theme.kv",
+    "tools.kv",
     "welcome.kv",
     "basket.kv",
     "prompt.kv",
@@ -36,6 +37,13 @@ KV_FILES = (
 )
 WINDOW_SIZE = (1280, 800)
 HEALTH_POLL_S = 0.25
+DEV_POLL_S = 0.25
+PROMPT_SIZE = (1180, 700)
+"""The prompt overlay's size (kept in step with ``prompt.kv``)."""
+DEV_PANEL_WIDTH = 470
+"""The developer panel's width (kept in step with ``tools.kv``); it sits at the left edge."""
+KEY_NAMES = {13: "enter", 271: "enter", **{282 + i: f"f{i + 1}" for i in range(12)}}
+"""Kivy key codes of the keys the app uses: Enter ends a scanned code; F-keys are shortcuts."""
 
 
 def configure_kivy(*, fullscreen: bool = False, size: tuple[int, int] = WINDOW_SIZE) -> None:
@@ -74,7 +82,7 @@ def _kivy_app_class() -> type:
     from kivy.lang import Builder
     from kivy.properties import DictProperty, ListProperty, NumericProperty, StringProperty
 
-    from ui import screens, widgets
+    from ui import screens, tools_screens, widgets
 
     class SmartCartApp(App):  # type: ignore[misc]
         """The cart's touchscreen."""
@@ -102,6 +110,7 @@ def _kivy_app_class() -> type:
         c_bar = ListProperty(list(NORMAL.bar))
         c_bar_fg = ListProperty(list(NORMAL.bar_fg))
         message = StringProperty("")
+        health_banner = StringProperty("")
         map_key = StringProperty("")
 
         def __init__(self, ui: CartUi, **kwargs: Any) -> None:
@@ -112,6 +121,9 @@ def _kivy_app_class() -> type:
             self.prompt: Any = None
             self._health_event: Any = None
             self._preview_event: Any = None
+            self._dev_event: Any = None
+            self.budget_dialog: Any = None
+            self.dev_panel: Any = None
             self._apply_theme()
 
         # -- text and theme ------------------------------------------------------------------
@@ -144,6 +156,12 @@ def _kivy_app_class() -> type:
             warm = screens.ChoiceButton(label="·", letters="·", detail="·")
             self.prompt.ids.choices.add_widget(warm)
             self.prompt.ids.choices.remove_widget(warm)
+            self.budget_dialog = tools_screens.BudgetDialog()
+            self.dev_panel = tools_screens.DevPanel(pos=(8, 8))
+            # The basket's USB scanner types like a keyboard: every key goes to the controller.
+            from kivy.core.window import Window
+
+            Window.bind(on_textinput=self._on_text, on_key_down=self._on_key_down)
             self.ui.bridge.set_scheduler(Clock.create_trigger(self.ui.bridge.dispatch, 0))
             self.ui.observe(self.on_ui_change)
             Clock.schedule_interval(self._tick, 1.0)
@@ -173,6 +191,7 @@ def _kivy_app_class() -> type:
                 self._apply_theme()
             self.map_key = f"{self.theme_name}-{self.fs}-{self.lang}"
             self.message = ui.message
+            self.health_banner = ui.health_banner
             # Only the screen on show is brought up to date; a hidden one is refreshed as it
             # comes on screen. Rebuilding hidden screens would cost frames for nothing.
             target = ui.screen.value
@@ -184,11 +203,68 @@ def _kivy_app_class() -> type:
                 Screen.MAINTENANCE,
                 Screen.STAFF_LOGIN,
             )
+            self._place_prompt(ui.dev.visible)
             self.prompt.show(
                 ui.prompt.view if show_prompt else None,
                 ui.prompt.countdown_text(),
                 ui.prompt.countdown_fraction(),
             )
+
+            self.budget_dialog.show(ui)
+            self._show_dev_panel()
+
+        def _place_prompt(self, beside_dev_panel: bool) -> None:
+            """The question is centred, or beside the developer panel while that is open.
+
+            The panel stays usable during a prompt (take the item out again, push the cart),
+            so the prompt moves right of it rather than under it: a covered choice would take
+            the developer's tap to the panel instead.
+            """
+            if beside_dev_panel:
+                width = WINDOW_SIZE[0] - DEV_PANEL_WIDTH - 24
+                self.prompt.size = (width, PROMPT_SIZE[1])
+                self.prompt.pos_hint = {"right": 0.995, "center_y": 0.5}
+            else:
+                self.prompt.size = PROMPT_SIZE
+                self.prompt.pos_hint = {"center_x": 0.5, "center_y": 0.5}
+
+        def _show_dev_panel(self) -> None:
+            """The developer panel sits on the window itself, above the screens and above the
+            prompt overlay (re-added after it opens), so its buttons stay usable."""
+            from kivy.core.window import Window
+
+            panel = self.dev_panel
+            visible = self.ui.dev.visible
+            panel.refresh(self.ui)
+            on_window = panel.parent is not None
+            if visible and (not on_window or Window.children[0] is not panel):
+                if on_window:
+                    Window.remove_widget(panel)
+                Window.add_widget(panel)
+            elif not visible and on_window:
+                Window.remove_widget(panel)
+            if visible and self._dev_event is None:
+                self._dev_event = Clock.schedule_interval(
+                    lambda _dt: self.ui.dev_poll(), DEV_POLL_S
+                )
+            elif not visible and self._dev_event is not None:
+                self._dev_event.cancel()
+                self._dev_event = None
+
+        def _poll_dev(self, _dt: float) -> None:
+            # Only the panel shows the simulated weight: refresh it alone, not the screens.
+            self.ui.dev.poll()
+            self.dev_panel.refresh(self.ui)
+
+        # -- the keyboard: the barcode scanner and the developer's shortcuts -----------------
+        def _on_text(self, _window: Any, text: str) -> None:
+            self.ui.text_typed(text)
+
+        def _on_key_down(
+            self, _window: Any, key: int, _scancode: int, _codepoint: Any, _modifiers: Any
+        ) -> bool:
+            name = KEY_NAMES.get(key)
+            return bool(name and self.ui.key_pressed(name))
 
         def _tick(self, _dt: float) -> None:
             self.ui.tick()
@@ -197,7 +273,7 @@ def _kivy_app_class() -> type:
             self.ui.poll_health()
             screen = self.sm.get_screen("maintenance")
             frame = self.ui.deps.camera_frame
-            if screen.tab == "camera" and frame is not None:
+            if screen.tab in ("camera", "enrol") and frame is not None:
                 screen.show_frame(frame())
 
         def _maintenance_polling(self, on: bool) -> None:

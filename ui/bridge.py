@@ -23,11 +23,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from cart_app.engine import CartSnapshot
+from cart_app.health import HealthState
 from cart_app.store.link import LinkStatus
 
 log = logging.getLogger(__name__)
 
-COALESCING: tuple[type, ...] = (CartSnapshot, LinkStatus)
+COALESCING: tuple[type, ...] = (CartSnapshot, LinkStatus, HealthState)
 """Kinds of which only the newest matters: each is a complete state, not a change."""
 
 

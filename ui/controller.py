@@ -9,34 +9,27 @@ Tests drive a whole trip through this class without a display.
 
 from __future__ import annotations
 
-import enum
 import logging
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Protocol
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from cart_app.basket import empty_basket
-from cart_app.engine import CartSnapshot, EngineEvent
+from cart_app.engine import CartSnapshot
 from cart_app.events import Command, CommandRejected, EngineFault, Sensed
-from cart_app.ledger import LedgerEntry
+from cart_app.health import HealthState
 from cart_app.session import SessionState
-from cart_app.store.contract import BadgeVerifyResult
 from cart_app.store.link import HandoffTicket, LinkStatus
-from cart_app.store_layout import StoreLayout
-from scale.calibration import Calibration
 from ui.bridge import Batch, Bridge
-from ui.handoff import HandoffPort
+from ui.controller_staff import StaffMixin
+from ui.controller_tools import ToolsMixin
+from ui.deps import EngineLike, UiDeps
 from ui.i18n import Translator
 from ui.jobs import JobDone, Jobs
-from ui.staff_auth import verify_pin
+from ui.parts import ALL_PARTS, Part
 from ui.viewmodels.basket import BasketVM
 from ui.viewmodels.calibration import CalibrationVM
 from ui.viewmodels.checkout import CheckoutVM
-from ui.viewmodels.common import NoThumbnails, ProductSearch, Thumbnails
-from ui.viewmodels.health import HealthVM
-from ui.viewmodels.maintenance import AuditRow, MaintenanceVM, StaffAuth, audit_rows
+from ui.viewmodels.maintenance import AuditRow, MaintenanceVM, StaffAuth
 from ui.viewmodels.map import MapVM, SearchResultView
 from ui.viewmodels.prompt import PromptVM
 from ui.viewmodels.session import CodeKind, Screen, SessionVM, classify_code, screen_for
@@ -47,86 +40,26 @@ PAID_RESET_S = 45.0
 """A paid cart returns to the welcome screen by itself after this long."""
 
 
-class Part(enum.StrEnum):
-    """What changed, for observers that redraw only their part."""
-
-    BASKET = "basket"
-    PROMPT = "prompt"
-    MAP = "map"
-    SEARCH = "search"
-    CHECKOUT = "checkout"
-    WELCOME = "welcome"
-    SCREEN = "screen"
-    STAFF = "staff"
-    HEALTH = "health"
-    AUDIT = "audit"
-    MESSAGE = "message"
-    LANGUAGE = "language"
-
-
-ALL_PARTS = frozenset(Part)
+__all__ = ["ALL_PARTS", "CartUi", "EngineLike", "Part", "ScannedText", "UiDeps"]
 
 
 @dataclass(frozen=True, slots=True)
 class ScannedText:
-    """A code the basket scanner read that is not a product (post it to the bridge)."""
+    """A code the basket scanner read (post it to the bridge from any thread): a product code,
+    a staff badge, a store-app or loyalty code; :meth:`CartUi.code_scanned` sorts it out."""
 
     text: str
-
-
-class EngineLike(Protocol):
-    """What the UI uses of the engine."""
-
-    @property
-    def snapshot(self) -> CartSnapshot:
-        """The latest snapshot."""
-        ...
-
-    def submit(self, command: Command | Sensed) -> None:
-        """Queue a command."""
-        ...
-
-    def subscribe(self, listener: Callable[[EngineEvent], None]) -> Callable[[], None]:
-        """Hear every engine event (on the engine thread)."""
-        ...
-
-
-@dataclass
-class UiDeps:
-    """Everything the UI needs from the cart, injected (``ui.wiring`` builds it from CartApp)."""
-
-    engine: EngineLike
-    catalog: ProductSearch
-    currency: str
-    store_name: str
-    layout: StoreLayout
-    handoff: HandoffPort
-    language: str = "en"
-    wall: Callable[[], float] = time.time
-    monotonic: Callable[[], float] = time.monotonic
-    thumbs: Thumbnails = field(default_factory=NoThumbnails)
-    has_store: bool = False
-    link_status: Callable[[], LinkStatus | None] = lambda: None
-    link_subscribe: Callable[[Callable[[LinkStatus], None]], Callable[[], None]] | None = None
-    verify_badge: Callable[[str], BadgeVerifyResult] | None = None
-    ledger_entries: Callable[[str], list[LedgerEntry]] | None = None
-    pin_hash: str = ""
-    auto_lock_s: float = 120.0
-    health: HealthVM | None = None
-    export_diagnostics: Callable[[], Path] | None = None
-    call_staff: Callable[[str], None] | None = None
-    calibration_capture: Callable[[], Sequence[float]] | None = None
-    calibration_apply: Callable[[Calibration], str] | None = None
-    camera_frame: Callable[[], tuple[Any, tuple[float, float, float, float]] | None] | None = None
-    """The newest frame of the first camera and its basket region, for the preview."""
-    warnings: tuple[str, ...] = ()
 
 
 Observer = Callable[[frozenset[Part]], None]
 
 
-class CartUi:
-    """View-models + actions; everything here runs on the Kivy thread (or a test's thread)."""
+class CartUi(StaffMixin, ToolsMixin):
+    """View-models + actions; everything here runs on the Kivy thread (or a test's thread).
+
+    Maintenance's actions are :class:`ui.controller_staff.StaffMixin`'s; scanned codes, the
+    budget dialog, enrolment and the developer panel :class:`ui.controller_tools.ToolsMixin`'s.
+    """
 
     def __init__(self, deps: UiDeps) -> None:
         """Build the view-models; nothing listens until :meth:`attach`."""
@@ -134,7 +67,9 @@ class CartUi:
         self.tr = Translator(deps.language)
         tr = self.tr
         cur = deps.currency
-        self.basket = BasketVM(deps.catalog, cur, tr, deps.thumbs)
+        self.basket = BasketVM(
+            deps.catalog, cur, tr, deps.thumbs, budget_warn_ratio_bp=deps.budget_warn_ratio_bp
+        )
         self.prompt = PromptVM(deps.catalog, cur, tr, deps.wall, deps.thumbs)
         self.map = MapVM(deps.layout, deps.catalog, cur, tr)
         self.checkout = CheckoutVM(
@@ -142,17 +77,27 @@ class CartUi:
             tr,
             deps.wall,
             has_store=deps.has_store,
-            exit_lane=lambda: self.map.router.nearest_exit(self.map.position_node).waypoint_id,
+            exit_lane=lambda: self.map.exit_lane,
         )
         self.session = SessionVM(tr, deps.store_name)
-        self.staff = StaffAuth(deps.pin_hash, tr, deps.monotonic, deps.auto_lock_s)
+        self.staff = StaffAuth(
+            deps.pin_hash,
+            tr,
+            deps.monotonic,
+            deps.auto_lock_s,
+            lockout=deps.pin_lockout,
+            wall=deps.wall,
+        )
         self.maintenance = MaintenanceVM(deps.catalog, cur, tr)
         self.calibration = CalibrationVM(
             available=deps.calibration_capture is not None,
             capture=deps.calibration_capture,
             apply=deps.calibration_apply,
+            tr=tr,
         )
         self.health = deps.health
+        if self.health is not None:
+            self.health.use_translator(tr)
         self.bridge = Bridge(self._on_batch)
         self.jobs = Jobs(self.bridge.post)
         self.search_text = ""
@@ -160,6 +105,10 @@ class CartUi:
         self.audit: list[AuditRow] = []
         self.message = ""
         self.guidance = ""
+        self.health_banner = ""
+        """The cart's health banner (``CartHealth``'s), shown above every shopper screen."""
+        self.cart_health: HealthState | None = None
+        """The latest health state the screens show (None until one arrives)."""
         self.large_text = False
         self.high_contrast = False
         self.screen = Screen.WELCOME
@@ -172,6 +121,11 @@ class CartUi:
         self._unsubscribe: list[Callable[[], None]] = []
         self._done_since: float | None = None
         self._guidance_for_next = False
+        self._init_tools()
+        if deps.profile == "laptop" and deps.warnings:
+            # A developer's laptop says what it fell back to (no webcam, no model) at once; a
+            # cart shows such notes to staff only (maintenance, Devices).
+            self.message = tr("message.startup", notes="; ".join(deps.warnings))
 
     # -- wiring ----------------------------------------------------------------------------------
     def observe(self, observer: Observer) -> None:
@@ -184,9 +138,15 @@ class CartUi:
         self._unsubscribe.append(self.deps.engine.subscribe(self.bridge))
         if self.deps.link_subscribe is not None:
             self._unsubscribe.append(self.deps.link_subscribe(self.bridge))
+        if self.deps.health_subscribe is not None:
+            # Health changes arrive on device threads; the bridge brings them to this one.
+            self._unsubscribe.append(self.deps.health_subscribe(self.bridge))
         status = self.deps.link_status()
         if status is not None:
             self.bridge.post(status)
+        health = self.deps.cart_health()
+        if health is not None:
+            self.bridge.post(health)
         self.bridge.post(self.deps.engine.snapshot)
 
     def detach(self) -> None:
@@ -212,6 +172,9 @@ class CartUi:
         if isinstance(status, LinkStatus):
             self.checkout.link_changed(status)
             changed.add(Part.CHECKOUT)
+        health = batch.latest.get(HealthState)
+        if isinstance(health, HealthState):
+            changed |= self._health_changed(health)
         snap = batch.snapshot
         if snap is not None:
             changed |= self._apply(snap)
@@ -231,7 +194,9 @@ class CartUi:
             self.message = self.tr("message.fault", problem=event.message)
             return {Part.MESSAGE}
         if isinstance(event, ScannedText):
-            return self.scanned(event.text)
+            return self.code_scanned(event.text)
+        if self._tools_event(event):
+            return {Part.DEV}
         log.debug("UI ignores %r", event)
         return set()
 
@@ -251,6 +216,7 @@ class CartUi:
         self.map.update_basket(basket, self.basket.last_added_line)
         self.checkout.update(snap)
         self.maintenance.update(snap)
+        self._tools_snapshot()
         self.applied_version = snap.version
         if basket.state is SessionState.DONE:
             if self._done_since is None:
@@ -262,8 +228,18 @@ class CartUi:
             changed.add(Part.SCREEN)
         return changed
 
+    def _health_changed(self, health: HealthState) -> set[Part]:
+        self.cart_health = health
+        self.health_banner = health.banner
+        self.checkout.health_changed(health.staff_check_due)
+        self.maintenance.health_changed(health.staff_check_due)
+        return {Part.BANNER, Part.CHECKOUT, Part.STAFF}
+
+    def _state(self) -> SessionState:
+        return self._snapshot.basket.state if self._snapshot else SessionState.IDLE
+
     def _route(self) -> bool:
-        state = self._snapshot.basket.state if self._snapshot else SessionState.IDLE
+        state = self._state()
         screen = screen_for(state, self._tab, self.staff.unlocked)
         if screen is not self.screen:
             self.screen = screen
@@ -278,7 +254,7 @@ class CartUi:
         return self._snapshot
 
     # -- shopper actions -------------------------------------------------------------------------
-    def _submit(self, command: Command | None) -> None:
+    def _submit(self, command: Command | Sensed | None) -> None:
         if command is not None:
             self.deps.engine.submit(command)
 
@@ -306,6 +282,8 @@ class CartUi:
             self.map.update_basket(empty_basket(), None)
         if self.search_text:
             self.search_results = self.map.search(self.search_text)
+        self.calibration.refresh()
+        self._tools_language()
         self._notify(ALL_PARTS)
 
     def toggle_large_text(self) -> None:
@@ -387,7 +365,16 @@ class CartUi:
         self._submit(self.checkout.back_to_shopping())
 
     def pay(self) -> None:
-        """ "Pay at the exit": hand the basket off (off the Kivy thread)."""
+        """ "Pay at the exit": hand the basket off (off the Kivy thread).
+
+        Refused while a staff check is due (the scale was away during the trip): the basket
+        must not reach the lane silently, so staff are called instead."""
+        if self.checkout.staff_check_due:
+            if self.deps.call_staff is not None:
+                self.deps.call_staff("staff check: the scale was unavailable during the trip")
+            self.message = self.tr("checkout.staff_check")
+            self._changed(Part.MESSAGE, Part.CHECKOUT)
+            return
         if self.jobs.run("handoff", self.deps.handoff.hand_off, self._handed_off):
             self.checkout.sending()
             self._changed(Part.CHECKOUT)
@@ -413,6 +400,9 @@ class CartUi:
         state = self._snapshot.basket.state if self._snapshot else SessionState.IDLE
         if code.kind is CodeKind.STAFF:
             self.check_badge(code.ident)
+            return {Part.STAFF}
+        if code.kind is CodeKind.SIGNED_BADGE:
+            self.check_signed_badge(code.ident)
             return {Part.STAFF}
         if code.kind is CodeKind.APP and code.shopping_list:
             self.map.set_list(list(code.shopping_list))
@@ -440,146 +430,3 @@ class CartUi:
         if changed:
             self._notify(frozenset(changed))
         return frozenset(changed)
-
-    # -- staff -----------------------------------------------------------------------------------
-    def open_staff_login(self) -> None:
-        """The discreet staff key: show the PIN pad."""
-        self.go(Screen.STAFF_LOGIN)
-
-    def close_staff_login(self) -> None:
-        """Back from the PIN pad to the shopper's screen."""
-        self.go(Screen.BASKET)
-
-    def staff_key(self, key: str) -> None:
-        """A PIN pad key: a digit, ``"back"`` or ``"ok"``."""
-        if key == "back":
-            self.staff.backspace()
-        elif key == "ok":
-            pin = self.staff.submit()
-            if pin is not None:
-                stored = self.staff.pin_hash
-                self.jobs.run("pin", lambda: verify_pin(pin, stored), self._pin_checked)
-        else:
-            self.staff.press(key)
-        self._changed(Part.STAFF)
-
-    def _pin_checked(self, ok: Any, error: BaseException | None) -> None:
-        self.staff.pin_checked(bool(ok) and error is None)
-        self._staff_opened()
-
-    def check_badge(self, badge_id: str) -> None:
-        """A staff badge was scanned: the store says whether it may unlock."""
-        verify = self.deps.verify_badge
-        if verify is None:
-            self.staff.badge_failed(self.tr("staff.no_store"))
-            self._changed(Part.STAFF)
-            return
-        self.jobs.run("badge", lambda: verify(badge_id), self._badge_checked)
-
-    def _badge_checked(self, result: Any, error: BaseException | None) -> None:
-        if error is not None or not isinstance(result, BadgeVerifyResult):
-            self.staff.badge_failed(str(error))
-        else:
-            self.staff.badge_checked(result.valid, result.staff_id, result.reason)
-        self._staff_opened()
-
-    def _staff_opened(self) -> None:
-        if self.staff.unlocked:
-            self._tab = Screen.BASKET
-            self.load_audit()
-        self._route()
-
-    def staff_touch(self) -> None:
-        """Any touch in maintenance restarts the auto-lock timer."""
-        self.staff.touch()
-
-    def staff_lock(self) -> None:
-        """ "Lock" in maintenance."""
-        self.staff.lock()
-        self._tab = Screen.BASKET
-        self._route()
-        self._notify(ALL_PARTS)
-
-    def staff_do(self, commands: list[Command]) -> None:
-        """Submit staff commands in order, then refresh the audit log."""
-        self.staff.touch()
-        for command in commands:
-            self._submit(command)
-        self.load_audit()
-
-    def void_line(self, line_id: int) -> None:
-        """Staff void a line."""
-        self.staff_do([self.maintenance.void_line(line_id, self.staff.staff_id)])
-
-    def resolve_prompt(self, prompt_id: str, answer: str) -> None:
-        """Staff answer a flagged prompt."""
-        self.staff_do([self.maintenance.resolve_prompt(prompt_id, answer)])
-
-    def unlock_cart(self) -> None:
-        """Staff unlock a locked cart."""
-        self.staff_do([self.maintenance.unlock_cart(self.staff.staff_id)])
-
-    def end_trip(self) -> None:
-        """Staff end the trip (paid at a staffed lane, or abandoned)."""
-        self.staff_do(self.maintenance.end_session(self.staff.staff_id))
-
-    def load_audit(self) -> None:
-        """Read the session's ledger off the Kivy thread."""
-        entries = self.deps.ledger_entries
-        snap = self._snapshot
-        if entries is None or snap is None or not snap.basket.session_id:
-            return
-        session = snap.basket.session_id
-        self.jobs.run("audit", lambda: audit_rows(entries(session), self._name), self._audit)
-
-    def _audit(self, rows: Any, error: BaseException | None) -> None:
-        if error is not None:
-            self.audit = [AuditRow(0, "", self.tr("staff.audit_failed", reason=error), "")]
-        else:
-            self.audit = list(rows)
-
-    def export_diagnostics(self) -> None:
-        """Write the diagnostics bundle off the Kivy thread."""
-        export = self.deps.export_diagnostics
-        if export is None:
-            return
-        self.staff.touch()
-        self.jobs.run("diagnostics", export, self._exported)
-
-    def _exported(self, path: Any, error: BaseException | None) -> None:
-        if error is not None:
-            self.message = self.tr("staff.export_failed", reason=error)
-        else:
-            self.message = self.tr("staff.exported", path=path)
-
-    def calibration_reference(self, delta_g: float) -> None:
-        """The wizard's +/- reference weight buttons."""
-        self.staff.touch()
-        self.calibration.change_reference(delta_g)
-        self._changed(Part.STAFF)
-
-    def calibration_start(self) -> None:
-        """Start (or restart) the calibration wizard."""
-        self.staff.touch()
-        self.calibration.start()
-        self._changed(Part.STAFF)
-
-    def calibration_capture(self) -> None:
-        """Capture the current step (off the Kivy thread: it listens for seconds)."""
-        self.staff.touch()
-        job = self.calibration.capture_job()
-        if job is not None:
-            self.jobs.run("calibration", job, self.calibration.captured)
-        self._changed(Part.STAFF)
-
-    def calibration_save(self) -> None:
-        """Save and use the solved calibration."""
-        self.staff.touch()
-        self.calibration.save()
-        self._changed(Part.STAFF)
-
-    def poll_health(self) -> None:
-        """Read device health (maintenance is open)."""
-        if self.health is not None:
-            self.health.poll()
-            self._changed(Part.HEALTH)

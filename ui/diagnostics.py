@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from cart_app.app import CartApp
+from ui.staff_audit import FILE_NAME as STAFF_AUDIT_FILE
 
 REDACTED = "<redacted>"
 _SECRET_KEYS = frozenset({"api_key", "pin_hash", "client_key_file"})
@@ -77,5 +78,8 @@ def export_diagnostics(app: CartApp, extra: Mapping[str, Any] | None = None) -> 
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
         bundle.writestr("config.json", json.dumps(config, indent=2, ensure_ascii=False))
         bundle.writestr("status.json", json.dumps(status, indent=2, ensure_ascii=False))
+        staff_audit = data_dir / STAFF_AUDIT_FILE
+        if staff_audit.exists():  # enrolments: what changed the cameras' gallery, and who
+            bundle.write(staff_audit, STAFF_AUDIT_FILE)
     tmp.replace(path)  # a half-written bundle never carries the final name
     return path

@@ -268,6 +268,7 @@ class MaintenanceScreen(CartScreen):
         self.staff = ui.staff.staff_id
         self.health = ui.health.view if ui.health is not None else None
         self.cal = ui.calibration.view
+        self.ids.enrol.refresh(ui)
         self.audit = [
             {
                 "time": r.time,
@@ -280,7 +281,7 @@ class MaintenanceScreen(CartScreen):
 
     def select(self, tab: str) -> None:
         """Show one of the maintenance tabs."""
-        ctl().staff_touch()
+        ctl().staff_tab_shown(tab)
         self.tab = tab
         self.ids.tabs.current = tab
         if tab == "audit":
@@ -291,7 +292,7 @@ class MaintenanceScreen(CartScreen):
         if frame is None:
             return
         image, roi = frame
-        preview = self.ids.preview
+        preview = self.ids.enrol.ids.preview if self.tab == "enrol" else self.ids.preview
         preview.roi = list(roi)
         preview.show(image)
 

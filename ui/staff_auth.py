@@ -1,4 +1,5 @@
-"""Staff PIN hashing and checking: salted scrypt, compared in constant time.
+"""Staff PIN hashing and checking (salted scrypt, compared in constant time), the PIN pad's
+lockout kept across restarts, and signed staff badges checked offline.
 
 ``[maintenance] pin_hash`` holds ``scrypt$<n>$<r>$<p>$<salt b64>$<hash b64>``. Make one with::
 
@@ -8,16 +9,37 @@ scrypt is deliberately slow and memory-hard (n = 2¹⁴, r = 8: about 16 MiB and
 milliseconds), so a stolen config file does not give the PIN away by brute force quickly; the
 screen adds a lockout with growing waits after failures (:mod:`ui.viewmodels.maintenance`).
 No Kivy here; a core module may take this over (then ``smartcart hash-pin``).
+
+The lockout is stored in the data folder (:class:`PinLockoutStore`), so switching the cart off
+and on does not give a guesser a fresh set of attempts. Signed badges (``SB1:``, see
+:mod:`cart_app.store.badge`) are checked by :class:`SignedBadgeChecker` against the store's
+badge keys from ``[maintenance] badge_public_keys``, without the network.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
+import json
+import logging
+import os
 import secrets
 import sys
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Final
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from cart_app.store.badge import StaffBadge, verify_badge
+from cart_app.store.token import key_id_of
+
+log = logging.getLogger(__name__)
 
 SCHEME: Final = "scrypt"
 N: Final = 2**14
@@ -77,6 +99,98 @@ def verify_pin(pin: str, stored: str) -> bool:
         return False
     got = hashlib.scrypt(pin.encode(), salt=salt, n=n, r=r, p=p, dklen=len(key), maxmem=_MAXMEM)
     return hmac.compare_digest(got, key)
+
+
+# -- the lockout, across restarts ---------------------------------------------------------------
+LOCKOUT_FILE: Final = "staff_lockout.json"
+
+
+@dataclass(frozen=True, slots=True)
+class PinLockout:
+    """The PIN pad's failures in a row, the wait that the next failure costs, and until when
+    (wall clock, seconds) the pad is locked now."""
+
+    failures: int = 0
+    next_lockout_s: float = 0.0
+    locked_until_wall: float = 0.0
+
+
+class PinLockoutStore:
+    """:class:`PinLockout` in a small JSON file, replaced atomically (write, fsync, rename), so
+    a power cut leaves the old or the new state, never half of one. A missing or unreadable file
+    reads as no failures: it is only ever written by the cart itself, and refusing to start
+    over it would lock staff out of a cart that needs them."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+
+    def load(self) -> PinLockout:
+        """The stored state (no failures when there is none)."""
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+            return PinLockout(
+                int(raw["failures"]), float(raw["next_lockout_s"]), float(raw["locked_until_wall"])
+            )
+        except FileNotFoundError:
+            return PinLockout()
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("PIN lockout file %s unreadable (%s); starting without", self.path, exc)
+            return PinLockout()
+
+    def save(self, state: PinLockout) -> None:
+        """Replace the stored state atomically."""
+        data = json.dumps(
+            {
+                "failures": state.failures,
+                "next_lockout_s": state.next_lockout_s,
+                "locked_until_wall": state.locked_until_wall,
+            }
+        ).encode("utf-8")
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_name(self.path.name + ".part")
+            with tmp.open("wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, self.path)
+            with contextlib.suppress(OSError):  # the rename itself, durable where it can be
+                fd = os.open(self.path.parent, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+
+
+# -- signed badges -------------------------------------------------------------------------------
+BadgeCheck = Callable[[str], StaffBadge]
+"""Checks a scanned ``SB1:`` text; raises :class:`cart_app.store.badge.BadgeError` to refuse."""
+MAINTENANCE_ROLES: Final = frozenset({"maintenance", "supervisor"})
+"""Badge roles that open maintenance (``calibration`` alone does not)."""
+
+
+def badge_keys(hex_keys: Iterable[str]) -> dict[str, Ed25519PublicKey]:
+    """``[maintenance] badge_public_keys`` (64 hex digits each) by key id."""
+    keys: dict[str, Ed25519PublicKey] = {}
+    for text in hex_keys:
+        raw = bytes.fromhex(text)
+        keys[key_id_of(raw)] = Ed25519PublicKey.from_public_bytes(raw)
+    return keys
+
+
+class SignedBadgeChecker:
+    """Verifies signed staff badges against the store's keys on the cart's wall clock."""
+
+    def __init__(
+        self, keys: dict[str, Ed25519PublicKey], wall: Callable[[], float] = time.time
+    ) -> None:
+        self._keys = dict(keys)
+        self._wall = wall
+
+    def __call__(self, text: str) -> StaffBadge:
+        """The badge, once signature, key and expiry check out (else a ``BadgeError``)."""
+        return verify_badge(text, self._keys, self._wall())
 
 
 def main(argv: list[str]) -> int:

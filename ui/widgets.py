@@ -23,6 +23,17 @@ from kivy.uix.relativelayout import RelativeLayout
 from kivy.uix.widget import Widget
 
 from ui.viewmodels.map import MapView
+from ui.viewmodels.map_labels import (
+    BAY_SIZE,
+    FIRST_STOP_RADIUS,
+    HIGHLIGHT_RADIUS,
+    STOP_RADIUS,
+    YOU_RADIUS,
+    Box,
+    MapTexts,
+    map_frame,
+    map_labels,
+)
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +82,8 @@ class MapWidget(Widget):  # type: ignore[misc]
     view = ObjectProperty(None, allownone=True)
     theme_key = StringProperty("")
     """Changes with the theme and text size, so the map redraws in the new colours."""
+    labels = ObjectProperty(())
+    """The labels as last placed (:func:`ui.viewmodels.map_labels.map_labels`), for tests."""
 
     def __init__(self, **kwargs: Any) -> None:
         """Redraw when the view, size or position changes."""
@@ -83,49 +96,29 @@ class MapWidget(Widget):  # type: ignore[misc]
         if view is None or self.width < 10 or self.height < 10:
             return
         app = _app()
-        margin = 24.0
-        scale = min(
-            (self.width - 2 * margin) / view.width_m, (self.height - 2 * margin) / view.depth_m
-        )
-        ox = self.x + (self.width - view.width_m * scale) / 2
-        oy = self.y + (self.height - view.depth_m * scale) / 2
+        frame = map_frame(view, (self.x, self.y), (self.width, self.height))
         fs = app.fs if app else 1.0
+        at = frame.at
+        textures: dict[tuple[str, float, bool], Texture] = {}
 
-        def at(x: float, y: float) -> tuple[float, float]:
-            # y grows into the store: the front (entrance, lanes) is at the bottom of the screen.
-            return ox + x * scale, oy + y * scale
+        def texture(text: str, size: float, bold: bool) -> Texture:
+            key = (text, size, bold)
+            if key not in textures:
+                textures[key] = text_texture(text, size, bold)
+            return textures[key]
 
-        def label(
-            text: str,
-            x: float,
-            y: float,
-            size: float,
-            colour: Any,
-            *,
-            bold: bool = False,
-            upright: bool = False,
-        ) -> None:
-            """Text centred on (x, y), kept inside the widget; ``upright`` turns it 90°."""
-            texture = text_texture(text, size * fs, bold)
-            w, h = texture.size
-            Color(*colour)
-            if upright:
-                PushMatrix()
-                Rotate(angle=90, origin=(x, y))
-                Rectangle(texture=texture, pos=(x - w / 2, y - h / 2), size=(w, h))
-                PopMatrix()
-                return
-            x = min(max(x, self.x + w / 2 + 2), self.right - w / 2 - 2)
-            y = min(max(y, self.y + h / 2 + 2), self.top - h / 2 - 2)
-            Rectangle(texture=texture, pos=(x - w / 2, y - h / 2), size=(w, h))
+        def measure(text: str, size: float, bold: bool) -> tuple[float, float]:
+            w, h = texture(text, size, bold).size
+            return float(w), float(h)
 
         colours = app.theme_colours if app else {}
         fg = colours.get("fg", (0, 0, 0, 1))
+        w_px, h_px = view.width_m * frame.scale, view.depth_m * frame.scale
         with self.canvas:
             Color(*colours.get("panel", (1, 1, 1, 1)))
-            Rectangle(pos=at(0, 0), size=(view.width_m * scale, view.depth_m * scale))
+            Rectangle(pos=at(0, 0), size=(w_px, h_px))
             Color(*colours.get("border", (0.5, 0.5, 0.5, 1)))
-            Line(rectangle=(*at(0, 0), view.width_m * scale, view.depth_m * scale), width=1.5)
+            Line(rectangle=(*at(0, 0), w_px, h_px), width=1.5)
             for aisle in view.aisles:
                 points = [c for p in aisle.polygon for c in at(p.x, p.y)]
                 xs, ys = points[0::2], points[1::2]
@@ -133,55 +126,59 @@ class MapWidget(Widget):  # type: ignore[misc]
                 Rectangle(pos=(min(xs), min(ys)), size=(max(xs) - min(xs), max(ys) - min(ys)))
                 Color(*colours.get("border", (0.5, 0.5, 0.5, 1)))
                 Line(points=points, close=True, width=1.2)
-            for aisle in view.aisles:
-                cx, cy = at(aisle.centre.x, aisle.centre.y)
-                xs = [p.x for p in aisle.polygon]
-                ys = [p.y for p in aisle.polygon]
-                # A narrow, deep aisle gets its name along its length.
-                upright = (max(ys) - min(ys)) > 2 * (max(xs) - min(xs))
-                label(aisle.name, cx, cy, 15, fg, bold=True, upright=upright)
             Color(*colours.get("muted", (0.4, 0.4, 0.4, 1)))
             for _bay_id, pos in view.bays:
                 x, y = at(pos.x, pos.y)
-                Rectangle(pos=(x - 4, y - 4), size=(8, 8))
+                Rectangle(pos=(x - BAY_SIZE / 2, y - BAY_SIZE / 2), size=(BAY_SIZE, BAY_SIZE))
             if len(view.route) >= 2:
                 Color(*colours.get("map_route", (0.8, 0.2, 0, 1)))
                 Line(points=[c for p in view.route for c in at(p.x, p.y)], width=4, joint="round")
             ex, ey = at(view.entrance.x, view.entrance.y)
             Color(*colours.get("ok", (0, 0.5, 0, 1)))
             Line(points=[ex - 14, ey + 10, ex, ey - 4, ex + 14, ey + 10], width=3)
-            label(
-                "▲ " + app.t("map.entrance", app.lang) if app else "Entrance", ex, ey + 24, 14, fg
-            )
             for lane, pos in view.exits:
                 x, y = at(pos.x, pos.y)
                 Color(*colours.get("bad", (0.7, 0, 0, 1)))
-                Line(points=[x - 14, y + 4, x, y - 10, x + 14, y + 4], width=3)
-                label(lane, x, y + 22, 13, fg, bold=True)
+                # The lane the route ends at is drawn heavier (and its label says ▼ in words).
+                width = 5 if lane == view.exit_lane else 3
+                Line(points=[x - 14, y + 4, x, y - 10, x + 14, y + 4], width=width)
             if view.route:
                 sx, sy = at(view.route[0].x, view.route[0].y)
                 Color(*colours.get("accent", (0, 0.4, 0.3, 1)))
-                Ellipse(pos=(sx - 12, sy - 12), size=(24, 24))
-                label(
-                    app.t("map.you", app.lang) if app else "You",
-                    sx + 30,
-                    sy - 20,
-                    15,
-                    fg,
-                    bold=True,
-                )
+                Ellipse(pos=(sx - YOU_RADIUS, sy - YOU_RADIUS), size=(2 * YOU_RADIUS,) * 2)
             for number, pos in view.route_stops:
                 x, y = at(pos.x, pos.y)
-                radius = 17 if number == 1 else 14
+                radius = FIRST_STOP_RADIUS if number == 1 else STOP_RADIUS
                 Color(*colours.get("map_route", (0.8, 0.2, 0, 1)))
                 Ellipse(pos=(x - radius, y - radius), size=(2 * radius, 2 * radius))
-                label(str(number), x, y, 16, colours.get("accent_fg", (1, 1, 1, 1)), bold=True)
+                number_tex = texture(str(number), 16 * fs, True)
+                tw, th = number_tex.size
+                Color(*colours.get("accent_fg", (1, 1, 1, 1)))
+                Rectangle(texture=number_tex, pos=(x - tw / 2, y - th / 2), size=(tw, th))
             if view.highlight is not None:
                 x, y = at(view.highlight.x, view.highlight.y)
                 Color(*colours.get("accent", (0, 0.4, 0.3, 1)))
-                Line(circle=(x, y, 22), width=4)
-                Line(circle=(x, y, 30), width=2)
-                label("◎ " + view.highlight_label, x, y - 44, 15, fg, bold=True)
+                Line(circle=(x, y, HIGHLIGHT_RADIUS - 8), width=4)
+                Line(circle=(x, y, HIGHLIGHT_RADIUS), width=2)
+            texts = MapTexts(
+                you=app.t("map.you", app.lang) if app else "You",
+                entrance=app.t("map.entrance", app.lang) if app else "Entrance",
+            )
+            bounds = Box(self.x + 2, self.y + 2, self.width - 4, self.height - 4)
+            self.labels = map_labels(view, frame, bounds, measure, texts, fs=fs)
+            Color(*fg)
+            for placed in self.labels:
+                tex = texture(placed.text, placed.font * fs, placed.bold)
+                box = placed.box
+                if placed.upright:
+                    cx, cy = box.centre
+                    tw, th = tex.size
+                    PushMatrix()
+                    Rotate(angle=90, origin=(cx, cy))
+                    Rectangle(texture=tex, pos=(cx - tw / 2, cy - th / 2), size=(tw, th))
+                    PopMatrix()
+                else:
+                    Rectangle(texture=tex, pos=(box.x, box.y), size=(box.w, box.h))
 
 
 class QrWidget(Widget):  # type: ignore[misc]

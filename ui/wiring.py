@@ -13,14 +13,24 @@ from pathlib import Path
 from typing import Any
 
 from cart_app.app import CartApp
+from cart_app.devices import SimulatorPart
 from cart_app.store.contract import BadgeVerifyResult
 from cart_app.store.link import LinkStatus
 from cart_app.store_layout import LayoutError, StoreLayout, demo_store_dir, load_layout
 from scale.calibration import Calibration, CountsCapture, save_calibration
 from ui.controller import UiDeps
 from ui.diagnostics import export_diagnostics
+from ui.enroller import CaptureFeed, GalleryEnroller
 from ui.handoff import HandoffPort, OnBoardHandoff
-from ui.staff_auth import hash_pin
+from ui.staff_audit import FILE_NAME as STAFF_AUDIT_FILE
+from ui.staff_audit import StaffAuditLog
+from ui.staff_auth import (
+    LOCKOUT_FILE,
+    PinLockoutStore,
+    SignedBadgeChecker,
+    badge_keys,
+    hash_pin,
+)
 from ui.viewmodels.common import FolderThumbnails
 from ui.viewmodels.health import CameraProbe, HealthVM, ScaleProbe
 
@@ -110,6 +120,13 @@ def _camera_frame(
     return frame
 
 
+def dev_simulator(app: CartApp) -> SimulatorPart | None:
+    """The scale simulator the developer panel drives: the laptop profile's only."""
+    if app.loaded.config.profile != "laptop":
+        return None
+    return next((p for p in app.parts if isinstance(p, SimulatorPart)), None)
+
+
 def build_deps(app: CartApp, *, extra_status: dict[str, Any] | None = None) -> UiDeps:
     """Everything the UI needs, from a built (not necessarily started) CartApp."""
     cfg = app.loaded.config
@@ -137,8 +154,13 @@ def build_deps(app: CartApp, *, extra_status: dict[str, Any] | None = None) -> U
         if link is not None:
             link.report_error("shopper", f"shopper asks for help ({reason})", "warning")
 
+    cart_health = app.health
+    keys = badge_keys(cfg.maintenance.badge_public_keys)
     monitor = app.devices
     capture, apply = _calibration(app, _scale(app))
+    staff_audit = StaffAuditLog(data_dir / STAFF_AUDIT_FILE, app.clock.wall)
+    recogniser = app.cameras.recogniser
+    sim = dev_simulator(app)
     health = HealthVM(
         cameras=_cameras(app),
         scale=_scale(app),
@@ -176,4 +198,16 @@ def build_deps(app: CartApp, *, extra_status: dict[str, Any] | None = None) -> U
         calibration_apply=apply,
         camera_frame=_camera_frame(app),
         warnings=tuple(app.warnings),
+        profile=cfg.profile,
+        budget_warn_ratio_bp=cfg.pricing.budget_warn_ratio_bp,
+        camera_feeds=tuple(CaptureFeed(c) for c in app.cameras.captures),
+        enroller=GalleryEnroller(recogniser, staff_audit) if recogniser is not None else None,
+        dev_scale=sim,
+        dev_products=tuple(app.catalog.products()) if sim is not None else (),
+        staff_audit=staff_audit,
+        cart_health=(lambda: cart_health.state) if cart_health is not None else (lambda: None),
+        health_subscribe=cart_health.subscribe if cart_health is not None else None,
+        staff_checked=cart_health.staff_checked if cart_health is not None else None,
+        check_signed_badge=SignedBadgeChecker(keys, app.clock.wall) if keys else None,
+        pin_lockout=PinLockoutStore(data_dir / LOCKOUT_FILE),
     )

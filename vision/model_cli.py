@@ -7,6 +7,9 @@
   Dataset's format (``path, fine_id, coarse_id``), with a gallery built from ``train.txt`` in the
   same root or from ``--gallery-split``; prints top-1, top-5, per-class accuracy and the time per
   image, and writes the confusion matrix as PNG and CSV.
+- ``model train``: the reproducible training recipe of ``grocery-embed-v1`` (conversion of the
+  int8 MobileNetV2 to PyTorch, fine-tuning, temperature scaling, ONNX export, manifest); needs
+  the ``train`` extra (``vision/training``, ``docs/recognition.md``).
 
 Also runs on its own: ``python -m vision.model_cli eval …``.
 """
@@ -38,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         p.add_argument(
             "--model",
             type=Path,
-            help="model manifest (default: the shipped models/grocery-embed-v0.json)",
+            help="model manifest (default: the shipped models/grocery-embed-v1.json)",
         )
         p.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads")
 
@@ -76,6 +79,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     model_arg(p)
     p.set_defaults(func=cmd_eval)
 
+    # Training needs the ``train`` extra (torch); its arguments module imports none of it.
+    from vision.training.cli import add_arguments
+
+    add_arguments(sub.add_parser("train", help="convert, fine-tune, calibrate and export a model"))
+
 
 def _errors() -> tuple[type[Exception], ...]:
     from vision.recognition.dataset import DatasetError
@@ -111,6 +119,12 @@ def cmd_info(args: argparse.Namespace) -> int:
         f"{spec.resize} (crop fraction {spec.crop_fraction}), mean {spec.mean}, std {spec.std}"
     )
     print(f"  output {manifest.embedding_output}: {manifest.embedding_dim}-d, unit length")
+    if manifest.logits_output and manifest.labels:
+        temperature = manifest.logits_temperature or 1.0
+        print(
+            f"  output {manifest.logits_output}: {len(manifest.labels)} classes "
+            f"({', '.join(manifest.labels[:3])}, …), temperature {temperature:.3f}"
+        )
     print(f"  source: {manifest.source.model} ({manifest.source.licence})")
     if manifest.calibration:
         cal = manifest.calibration

@@ -61,3 +61,19 @@ class ItemObservation:
     barcode: BarcodeRead | None
     t: float
     track_id: int = 0
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ItemCrop:
+    """The crop of a tracked item that became an observation: the basket-region pixels the
+    worker recognised, never the whole frame (evidence for a disputed line, kept on the cart).
+
+    ``frame_shape`` is the shape of the frame it was cut from, so a keeper can check that it is
+    a crop. ``track_id`` and ``t`` match the :class:`ItemObservation` it belongs to.
+    """
+
+    camera_id: str
+    t: float
+    track_id: int
+    image: npt.NDArray[np.uint8]
+    frame_shape: tuple[int, ...]

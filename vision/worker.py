@@ -20,7 +20,7 @@ import numpy.typing as npt
 from vision.capture import CameraCapture
 from vision.motion import MotionGate
 from vision.tracking import ItemTracker
-from vision.types import BarcodeRead, Candidate, ItemObservation
+from vision.types import BarcodeRead, Candidate, ItemCrop, ItemObservation
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,8 @@ Recognise = Callable[[Image], Sequence[Candidate]]
 """Candidates for one crop of an item (empty when it is unknown)."""
 Decode = Callable[[Image], BarcodeRead | None]
 """The barcode in a frame, if one is read."""
+OnCrop = Callable[[ItemCrop], object]
+"""Hears the last crop of each tracked item that became an observation (evidence keeping)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +66,7 @@ class VisionWorker:
         recognise: Recognise | None = None,
         decode: Decode | None = None,
         settings: WorkerSettings | None = None,
+        on_crop: OnCrop | None = None,
     ) -> None:
         self.capture = capture
         self.name = f"vision:{capture.settings.id}"
@@ -73,6 +76,10 @@ class VisionWorker:
         self._recognise = recognise
         self._decode = decode
         self._settings = settings or WorkerSettings()
+        self.on_crop = on_crop
+        """Where item crops go (None: crops are not even copied); public so that the
+        composition root's wiring can be checked."""
+        self._last_crop: tuple[Image, tuple[int, ...]] | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.frames_seen = 0
@@ -102,13 +109,33 @@ class VisionWorker:
         if motion.awake:
             self.frames_analysed += 1
             box = self._tracker.primary_box()
-            if box is not None and self._recognise is not None:
+            if box is not None and (self._recognise is not None or self.on_crop is not None):
                 item = crop(image, self.capture.settings.roi, box)
-                if item.size:
+                if item.size and self._recognise is not None:
                     candidates = self._recognise(item)
+                if item.size and self.on_crop is not None:
+                    # A copy: the crop is a view of a frame the capture reuses.
+                    self._last_crop = (item.copy(), image.shape)
             if self._decode is not None:
                 barcode = self._decode(image)
-        return self._tracker.update(motion, candidates, barcode)
+        observations = self._tracker.update(motion, candidates, barcode)
+        if observations and self.on_crop is not None:
+            self._hand_crops(observations)
+        return observations
+
+    def _hand_crops(self, observations: list[ItemObservation]) -> None:
+        """The item's last crop goes with its observation; it is dropped after either way, so
+        no frame data outlives the track it came from."""
+        last, self._last_crop = self._last_crop, None
+        if last is None or self.on_crop is None:
+            return
+        item, shape = last
+        for observation in observations:
+            try:
+                obs = observation
+                self.on_crop(ItemCrop(obs.camera_id, obs.t, obs.track_id, item, shape))
+            except Exception:  # keeping evidence must never cost the cart an observation
+                log.exception("%s: evidence crop hook failed", self.name)
 
     def _run(self) -> None:
         while not self._stop.is_set():

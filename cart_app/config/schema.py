@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 PositiveSeconds = Annotated[float, Field(gt=0, le=3600)]
 Grams = Annotated[float, Field(ge=0, le=100_000)]
@@ -166,7 +166,7 @@ class VisionConfig(_Section):
         gt=0,
         lt=1,
         description="Below this gallery similarity an item is `unknown`; empty means the "
-        "threshold calibrated for the model (in its manifest: 0.74 for grocery-embed-v0).",
+        "threshold calibrated for the model (in its manifest: 0.55 for grocery-embed-v1).",
     )
     frame_budget_s: PositiveSeconds = Field(
         0.25, description="Most time recognition may spend on one frame."
@@ -195,7 +195,43 @@ class FusionConfig(_Section):
         10.0, description="Weight tolerance for products whose catalog entry gives none."
     )
     weight_tolerance_ratio: float = Field(
-        0.05, ge=0, le=1, description="Extra tolerance as a fraction of the expected weight."
+        0.01,
+        ge=0,
+        le=1,
+        description="Extra tolerance (a ±3σ band) as a fraction of the expected weight: pack "
+        "variation the catalog tolerance misses and the load cells' proportional error.",
+    )
+    observation_grace_s: float = Field(
+        1.0,
+        ge=0,
+        le=60,
+        description="How long an undecided weight change waits for a late observation before "
+        "the cart asks; a decisive one is charged at once.",
+    )
+    scale_sigma_g: float = Field(
+        1.5, gt=0, le=100, description="Standard deviation of a settled weight change, in g."
+    )
+    fit_sigmas: float = Field(
+        3.0, gt=0, le=10, description="A weight fits when within this many combined σ."
+    )
+    tolerance_sigmas: float = Field(
+        3.0, gt=0, le=10, description="A catalog weight tolerance is read as this many σ."
+    )
+    label_weight_tolerance_g: Grams = Field(
+        15.0, description="Band between a weight label's printed net weight and the reading."
+    )
+    vision_veto_probability: float = Field(
+        0.3,
+        gt=0,
+        lt=1,
+        description="A recogniser candidate this likely, seen going the change's way, must be "
+        "in a silently charged outcome (else the cart asks: a possible swap).",
+    )
+    max_units_per_change: int = Field(
+        12, ge=1, le=100, description="Most units of one product searched for per weighing."
+    )
+    staff_prompt_timeout_s: PositiveSeconds = Field(
+        600.0, description="Deadline of the staff prompt that follows a timed-out prompt."
     )
 
 
@@ -289,6 +325,39 @@ class MaintenanceConfig(_Section):
         "one); empty on the laptop profile means the development PIN 0000, on a cart it "
         "disables PIN unlock (badges only).",
     )
+    badge_public_keys: tuple[str, ...] = Field(
+        (),
+        description="The store's staff badge public keys (Ed25519, raw 32 bytes as 64 hex "
+        "digits; `smartcart store-admin badge-key` prints one). A signed badge (`SB1:`) that "
+        "one of them verifies unlocks maintenance offline until it expires.",
+    )
+
+    @field_validator("badge_public_keys")
+    @classmethod
+    def _hex_keys(cls, keys: tuple[str, ...]) -> tuple[str, ...]:
+        for key in keys:
+            try:
+                raw = bytes.fromhex(key)
+            except ValueError:
+                raw = b""
+            if len(raw) != 32:
+                raise ValueError(f"badge key {key[:16]!r}… is not 64 hex digits (32 bytes)")
+        return keys
+
+
+class PrivacyConfig(_Section):
+    keep_evidence_crops: bool = Field(
+        False,
+        description="Keep basket-region crops of the items that went in, as evidence for "
+        "disputed lines (never whole frames; they never leave the cart). Off: no image is kept.",
+    )
+    evidence_retention_days: float = Field(
+        0.0,
+        ge=0,
+        le=90,
+        description="Days a finished trip's crops are kept for disputes; 0 deletes them the "
+        "moment the trip ends.",
+    )
 
 
 class EngineConfig(_Section):
@@ -322,4 +391,5 @@ class CartConfig(_Section):
     ledger: LedgerConfig = Field(default_factory=LedgerConfig)
     ui: UiConfig = Field(default_factory=UiConfig)
     maintenance: MaintenanceConfig = Field(default_factory=MaintenanceConfig)
+    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
     engine: EngineConfig = Field(default_factory=EngineConfig)

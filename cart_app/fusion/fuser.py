@@ -36,6 +36,7 @@ from cart_app.fusion import prompts
 from cart_app.fusion.hypotheses import (
     NOT_PLACED,
     OTHER,
+    SCANNER_CAMERA,
     Assessment,
     FusionCatalog,
     Item,
@@ -59,8 +60,6 @@ log = logging.getLogger(__name__)
 
 WITHDRAWN = "withdrawn"
 """Answer recorded (by ``"system"``) when an unresolved item is taken back out."""
-SCANNER_CAMERA = "scanner"
-"""``camera_id`` of the observation a handheld scan becomes when no prompt is open."""
 
 _ACTIVE = frozenset({SessionState.SHOPPING, SessionState.CHECKOUT, SessionState.HANDED_OFF})
 """States in which weight changes are merchandise; checkout and handed-off reopen shopping."""
@@ -121,6 +120,22 @@ def _default_id() -> str:
     return uuid.uuid4().hex
 
 
+def _withdraws(change: WeightChange, earlier: WeightChange) -> bool:
+    """Whether ``change`` is the scale's withdrawal of ``earlier``.
+
+    The cart's scale wiring hands a withdrawn increase to fusion as its exact mirror image: the
+    same weights the other way round, at one instant (``t_start == t_settled``). A real change
+    always takes time to settle, so the mirror cannot be mistaken for one.
+    """
+    return (
+        earlier.delta_g > 0
+        and change.t_start == change.t_settled
+        and change.delta_g == -earlier.delta_g
+        and change.before_g == earlier.after_g
+        and change.after_g == earlier.before_g
+    )
+
+
 def _kind(change: WeightChange) -> ChangeKind:
     return ChangeKind.ADD if change.delta_g > 0 else ChangeKind.REMOVE
 
@@ -178,6 +193,13 @@ class Fuser:
             # Idle, done, locked or in maintenance: there is no open basket to charge to.
             log.info("weight change of %.1f g ignored while %s", change.delta_g, basket.state)
             return []
+        undone = next((w for w in self._state.weights if _withdraws(change, w)), None)
+        if undone is not None:
+            # The scale withdrew an increase that fusion has not decided yet (a lean on the
+            # handle, an item put back at once): nothing happened, whatever was seen meanwhile.
+            weights = tuple(w for w in self._state.weights if w is not undone)
+            self._state = replace(self._state, weights=weights)
+            return self._process(self._clock.monotonic(), self._book())
         commands: list[Command] = []
         if basket.state in _FROZEN:
             # The basket is frozen during checkout: any weight change reopens shopping (and
@@ -301,10 +323,7 @@ class Fuser:
             assessment = self._assess(change.delta_g, views, basket, book)
             result = verdict(assessment, settings)
             if result.confirm is not None:
-                # Even a decisive verdict waits the grace period: a second item put in at the
-                # same moment may be reported late, and n units of one product can weigh what
-                # one of it and something else weigh together.
-                if now >= change.t_settled + settings.observation_grace_s:
+                if self._act_now(change, assessment, result.confirm, now):
                     commands += self._carry_out(assessment, result.confirm, book, basket)
                     consumed |= self._used(group, assessment, result.confirm)
                 else:
@@ -329,6 +348,31 @@ class Fuser:
         observations = tuple(o for i, o in enumerate(self._state.observations) if i not in consumed)
         self._state = replace(self._state, weights=tuple(remaining), observations=observations)
         return commands
+
+    def _act_now(
+        self, change: WeightChange, assessment: Assessment, ranked: RankedOutcome, now: float
+    ) -> bool:
+        """Whether a decisive verdict is carried out now rather than after the grace period.
+
+        The cameras report an item when its track ends, about half a second after it dropped
+        out of sight, and the scale reports a weight a quarter to half a second after it came
+        to rest: the observations of what caused a change are normally in before the change
+        is. So a verdict whose every unit was seen going in is carried out at once, and so is
+        a removal (decisive only when one thing in the basket fits it, which no late view could
+        turn into another charge). A quantity the weight alone vouches for waits: n units of
+        one product may weigh what one of it and a second item whose report is late weigh.
+        """
+        if now >= change.t_settled + self._settings.observation_grace_s:
+            return True
+        if assessment.kind is ChangeKind.REMOVE:
+            # One line (or own item) that alone fits: no late view can make it another. Two
+            # lines that happen to add up to the weight wait for the camera's report.
+            return len(ranked.outcome.items) == 1 or any(
+                key not in (NOT_PLACED, OTHER) for key in ranked.best.assignment
+            )
+        seen = sum(1 for key in ranked.best.assignment if key not in (NOT_PLACED, OTHER))
+        units = sum(1 if i.weight_g is not None else i.quantity for i in ranked.outcome.items)
+        return units <= seen
 
     def _assess(
         self,
@@ -533,7 +577,8 @@ class Fuser:
     ) -> ObservationView | None:
         best: ObservationView | None = None
         for position, view in enumerate(assessment.views):
-            if ranked.best.assignment and ranked.best.assignment[position] != sku:
+            key = ranked.best.assignment[position] if ranked.best.assignment else sku
+            if sku not in key.split("+"):  # "A+B": one track that held both
                 continue
             if best is None or view.mass(sku) > best.mass(sku):
                 best = view
@@ -680,12 +725,16 @@ class Fuser:
         keep: list[OpenPrompt] = []
         commands: list[Command] = []
         for prompt in self._state.prompts:
-            if prompt.prompt_id in open_ids:
+            expired = now > prompt.deadline and prompt.reason != prompts.STAFF_NEEDED
+            if prompt.prompt_id in open_ids and not expired:
                 keep.append(replace(prompt, seen_open=True))
             elif prompt.seen_open or now > prompt.deadline:
-                # Closed without an answer through fusion: the engine timed it out. The item is
-                # still unaccounted for, so staff are called; the prompt blocks checkout.
+                # Not answered in time (the engine leaves prompts' deadlines to fusion), or
+                # closed without an answer through fusion. The item is still unaccounted for,
+                # so staff are called; the staff prompt blocks checkout until answered.
                 log.warning("prompt %s (%s) timed out", prompt.prompt_id, prompt.reason)
+                if prompt.prompt_id in open_ids:
+                    commands.append(Answer(prompt.prompt_id, "timeout", "timeout"))
                 prompt_id = self._new_id()
                 timeout = self._settings.staff_prompt_timeout_s
                 keep.append(
@@ -827,8 +876,20 @@ class Fuser:
 
     # -- helpers -------------------------------------------------------------------------------
     def _remember(self, basket: BasketState | None) -> None:
-        if basket is not None:
-            self._basket = basket
+        if basket is None:
+            return
+        previous = self._basket
+        self._basket = basket
+        if (
+            (previous is None or previous.session_id != basket.session_id)
+            and basket.tare_g > 0
+            and not self._state.own_items_g
+        ):
+            # A session restored after a restart: its tare is the shopper's own things, and
+            # taking them out again must be recognised. The single weights are not on record
+            # (the basket keeps their sum), so the tare comes back as one item; a bag taken
+            # out alone is then asked about once ("this is mine").
+            self._state = replace(self._state, own_items_g=(basket.tare_g,))
 
     def _book(self) -> ProductBook:
         return ProductBook(self._catalog, self._settings)

@@ -35,6 +35,7 @@ from cart_app.fusion import prompts
 from cart_app.fusion.settings import FusionSettings
 from cart_app.fusion.weights import (
     UnitWeight,
+    best_quantity,
     fit,
     is_per_kg,
     per_kg_min_weight,
@@ -43,6 +44,8 @@ from cart_app.fusion.weights import (
 )
 from vision.types import Direction, ItemObservation
 
+SCANNER_CAMERA: Final = "scanner"
+"""``camera_id`` of the observation a handheld scan becomes when no prompt is open."""
 OTHER: Final = ":other"
 """Assignment of an observation to an item that is none of its candidates."""
 NOT_PLACED: Final = ":not_placed"
@@ -92,9 +95,13 @@ class ProductBook:
         return self._products[sku]
 
     def by_label(self, label: str) -> Product | None:
-        """The product of a recogniser label, or None."""
+        """The product of a recogniser label (a catalog label, else a SKU), or None.
+
+        Stores enrol products under their SKU (``smartcart model enroll SKU …``); a product
+        the catalog gives no recognition label is only ever reported that way.
+        """
         if label not in self._labels:
-            product = self._catalog.by_label(label)
+            product = self._catalog.by_label(label) or self._catalog.by_sku(label)
             self._labels[label] = product
             if product is not None:
                 self._products.setdefault(product.sku, product)
@@ -313,6 +320,8 @@ class Assessment:
     ranked: tuple[RankedOutcome, ...]
     targets: frozenset[str] = field(default=frozenset())
     """For removals: the products in the basket."""
+    absorbed: str | None = None
+    """A pack the camera saw that the best outcome's weighed product may be hiding (adds)."""
 
     @property
     def best(self) -> RankedOutcome:
@@ -496,7 +505,76 @@ def assess_add(
         for c in combos[skus]:
             outcome = Outcome(c.items, c.fits, split_needed=c.split_needed)
             hypotheses.append(Hypothesis(outcome, vision * c.factor, keys, c.z))
-    return Assessment(ChangeKind.ADD, delta_g, tuple(views), _rank(hypotheses))
+    if len(views) == 1:
+        hypotheses += _two_in_one(
+            views[0], delta_g, terms=terms, labels=labels, book=book, settings=settings
+        )
+    ranked = _rank(hypotheses)
+    absorbed = _absorbed(ranked[0].outcome, views, delta_g, book, settings)
+    return Assessment(ChangeKind.ADD, delta_g, tuple(views), ranked, absorbed=absorbed)
+
+
+def _two_in_one(
+    view: ObservationView,
+    delta_g: float,
+    *,
+    terms: dict[str, _Term | None],
+    labels: dict[str, ScanMatch],
+    book: ProductBook,
+    settings: FusionSettings,
+) -> list[Hypothesis]:
+    """One track that held two different items (put in together, seen as one): a pair of its
+    candidates. Rarely the best outcome; it is there to be offered when the weight says two."""
+    out: list[Hypothesis] = []
+    for (a, ma), (b, mb) in itertools.combinations(view.masses, 2):
+        vision = ma * mb * view.placed * settings.two_in_one_prior
+        if vision <= _NEGLIGIBLE:
+            continue
+        for sku in (a, b):
+            if sku not in terms:
+                terms[sku] = _add_term(sku, labels.get(sku), book, settings)
+        pair = [terms[a], terms[b]]
+        if any(t is None for t in pair):
+            continue
+        key = "+".join(sorted((a, b)))
+        for c in _combine([t for t in pair if t is not None], delta_g, settings):
+            outcome = Outcome(c.items, c.fits, split_needed=c.split_needed)
+            out.append(Hypothesis(outcome, vision * c.factor, (key,), c.z))
+    return out
+
+
+def _absorbed(
+    outcome: Outcome,
+    views: Sequence[ObservationView],
+    delta_g: float,
+    book: ProductBook,
+    settings: FusionSettings,
+) -> str | None:
+    """A per-unit product seen with a product sold by weight that the weighing could hold.
+
+    A product sold by weight fits any reading, so it silently absorbs whatever else the
+    reading holds: a pack put in with it and seen in the same track, or the item itself when
+    the camera took a cucumber for an avocado (the cucumber's weight charged at the avocado's
+    price per kg). When the camera gave a per-unit product a fair chance and its units fit the
+    reading, or the reading has room for one beside the produce, the cart asks instead.
+    """
+    if len(outcome.items) != 1 or outcome.items[0].weight_g is None:
+        return None
+    weighed = book.product(outcome.items[0].sku)
+    if weighed is None or not is_per_kg(weighed):
+        return None
+    room = delta_g - per_kg_min_weight(weighed, settings)
+    for view in views:
+        for sku, p, _label in view.vision:
+            if sku == weighed.sku or p < settings.absorbed_candidate_probability:
+                continue
+            product = book.product(sku)
+            if product is None or is_per_kg(product):
+                continue
+            unit = book.unit(product)
+            if unit.mean_g <= room or best_quantity(delta_g, unit, settings) is not None:
+                return sku
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -692,7 +770,10 @@ def _veto(assessment: Assessment, outcome: Outcome, settings: FusionSettings) ->
     skus = outcome.skus
     add = assessment.kind is ChangeKind.ADD
     for view in assessment.views:
-        if not view.claims(assessment.kind):
+        # A code scanned just before an item goes in names that item: a weight and a camera
+        # that say otherwise are a swapped label (or a mistake), and the cart asks.
+        scanned = add and view.observation.camera_id == SCANNER_CAMERA
+        if not view.claims(assessment.kind) and not (scanned and view.barcode is not None):
             continue
         if view.barcode is not None:
             sku = view.barcode.product.sku
@@ -719,6 +800,8 @@ def verdict(assessment: Assessment, settings: FusionSettings) -> Verdict:
     """
     best = assessment.best
     veto = _veto(assessment, best.outcome, settings)
+    if veto is None and assessment.absorbed is not None:
+        veto = prompts.WEIGH_SEPARATELY
     choices = tuple(r.outcome for r in assessment.ranked if r.outcome.offerable)[
         : settings.max_choices
     ]

@@ -1,7 +1,8 @@
 """Fusion's named settings, with their documented defaults (see ``docs/fusion.md``).
 
-The first five mirror ``[fusion]`` in the configuration file (:class:`FusionConfig`) by name and
-default; the rest are the model's constants. They are settings rather than literals so that the
+The first five, and those :meth:`FusionSettings.from_config` copies, mirror ``[fusion]`` in the
+configuration file (:class:`FusionConfig`) by name and default; the rest are the model's
+constants. They are settings rather than literals so that the
 benchmark can tune them and a store can adjust them without a code change.
 """
 
@@ -26,7 +27,7 @@ class FusionSettings:
     """Posterior an outcome needs to be confirmed without asking."""
     default_weight_tolerance_g: float = 10.0
     """Tolerance (a ±band, see ``tolerance_sigmas``) of products whose catalog gives none."""
-    weight_tolerance_ratio: float = 0.05
+    weight_tolerance_ratio: float = 0.01
     """Extra tolerance band as a fraction of the expected weight (scale and pack variation)."""
 
     tolerance_sigmas: float = 3.0
@@ -45,8 +46,9 @@ class FusionSettings:
     """A per-kg weighing must reach this share of a small piece (nominal − tolerance)."""
     label_weight_tolerance_g: float = 15.0
     """Band between a weight label's net weight and the cart's reading (packaging, scales)."""
-    observation_grace_s: float = 1.5
-    """How long after a weight settles fusion waits for late observations before asking."""
+    observation_grace_s: float = 1.0
+    """How long an undecided weight change waits for late observations before fusion asks
+    (a decisive verdict is carried out at once)."""
     staff_prompt_timeout_s: float = 600.0
     """Deadline of the staff prompt that replaces a prompt the shopper let time out."""
 
@@ -70,6 +72,11 @@ class FusionSettings:
     """Observations considered with one weight change (the closest in time)."""
     max_choices: int = 4
     """Product choices offered in one prompt (besides scan, show and "not mine")."""
+    two_in_one_prior: float = 0.05
+    """Probability that one track held two different items (put in together)."""
+    absorbed_candidate_probability: float = 0.1
+    """A pack this likely, seen with a product sold by weight whose weighing has room for it,
+    is asked about rather than charged as produce."""
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -112,6 +119,8 @@ class FusionSettings:
             "placed_given_into",
             "placed_given_unknown",
             "placed_given_held",
+            "two_in_one_prior",
+            "absorbed_candidate_probability",
         )
         for name in probabilities:
             if not 0 < getattr(self, name) < 1:
@@ -128,5 +137,13 @@ class FusionSettings:
             min_confirm_probability=config.min_confirm_probability,
             default_weight_tolerance_g=config.default_weight_tolerance_g,
             weight_tolerance_ratio=config.weight_tolerance_ratio,
+            observation_grace_s=config.observation_grace_s,
+            scale_sigma_g=config.scale_sigma_g,
+            fit_sigmas=config.fit_sigmas,
+            tolerance_sigmas=config.tolerance_sigmas,
+            label_weight_tolerance_g=config.label_weight_tolerance_g,
+            vision_veto_probability=config.vision_veto_probability,
+            max_units_per_change=config.max_units_per_change,
+            staff_prompt_timeout_s=config.staff_prompt_timeout_s,
         )
         return replace(base, **overrides) if overrides else base

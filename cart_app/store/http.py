@@ -1,12 +1,14 @@
 """A hardened HTTP transport for the store API, on requests and urllib3.
 
 Every call has a connect timeout, a read timeout (between bytes) and a total deadline for the
-body, so a server that drips one byte a second cannot hold the cart. Bodies are size-limited
-before and while reading; compressed bodies are refused (the contract never compresses, and a
-gzip bomb would otherwise pass the size check). Redirects are never followed: a 3xx is an
-error, whichever host it names, so the API key can never be sent somewhere else. TLS is
-verified (the system trust store, or the configured CA bundle); there is no switch to turn it
-off. Plain ``http://`` is accepted only for loopback unless explicitly allowed.
+whole answer, status line and headers included, so a server that drips one byte every few
+seconds cannot hold the cart (a watchdog shuts the socket when the deadline passes). Bodies
+are size-limited before and while reading; compressed bodies are refused (the contract never
+compresses, and a gzip bomb would otherwise pass the size check). Redirects are never
+followed: a 3xx is an error, whichever host it names, so the API key can never be sent
+somewhere else. TLS is verified (the system trust store, or the configured CA bundle); there
+is no switch to turn it off. Plain ``http://`` is accepted only for loopback unless
+explicitly allowed.
 
 Idempotent calls are retried by urllib3's ``Retry`` with exponential backoff and jitter,
 ``Retry-After`` capped at the longest backoff. Only calls the caller declares idempotent (GET,
@@ -18,17 +20,21 @@ entry would silently replace the API key.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import socket
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 import requests
 import requests.adapters
 from requests.structures import CaseInsensitiveDict
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
@@ -154,6 +160,133 @@ class _CappedRetry(Retry):
         return min(max(after, 0.0), self.backoff_max)
 
 
+class _Deadline:
+    """The deadline of one call, shared by its attempts; ``expired`` once the watchdog fired."""
+
+    def __init__(self, at: float) -> None:
+        self.at = at
+        self.expired = False
+
+
+_CALL = threading.local()
+"""The calling thread's :class:`_Deadline` while :meth:`HttpTransport.request` runs."""
+
+
+class _Watchdog:
+    """Shuts a connection's socket when the calling thread's deadline passes.
+
+    The read timeout bounds each ``recv``; it cannot bound a status line and headers that
+    arrive one byte just under it at a time. Armed when a request is sent, disarmed once the
+    headers are in (the body is read under :meth:`HttpTransport._read`'s own deadline check).
+    A retry that starts after the deadline fails at once.
+    """
+
+    def __init__(self, conn: HTTPConnection) -> None:
+        self._conn = conn
+        self._timer: threading.Timer | None = None
+        self._deadline: _Deadline | None = None
+
+    def arm(self) -> None:
+        deadline: _Deadline | None = getattr(_CALL, "deadline", None)
+        self._deadline = deadline
+        if deadline is None:
+            return
+        remaining = deadline.at - time.monotonic()
+        if remaining <= 0:
+            deadline.expired = True
+            raise OSError("the call's deadline passed before this attempt")
+        self._timer = threading.Timer(remaining, self.fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def fire(self) -> None:
+        if self._deadline is None:
+            return
+        self._deadline.expired = True
+        sock = self._conn.sock
+        if sock is not None:
+            # The plain socket's shutdown, under any TLS wrapper: the blocked reader gets an
+            # end of stream, and the TLS object is left to the thread that owns it.
+            with contextlib.suppress(OSError):
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+    def check(self) -> None:
+        """After the request went out: if the deadline passed meanwhile, end it now."""
+        if self._deadline is not None and self._deadline.expired:
+            self.fire()
+
+    def disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._deadline = None
+
+
+class _DeadlineHTTPConnection(HTTPConnection):
+    """An urllib3 connection whose exchange ends at the caller's deadline."""
+
+    _watchdog: _Watchdog | None = None
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        self._watchdog = self._watchdog or _Watchdog(self)
+        self._watchdog.arm()
+        try:
+            super().request(*args, **kwargs)
+        except BaseException:
+            self._watchdog.disarm()
+            raise
+        self._watchdog.check()
+
+    def getresponse(self) -> Any:
+        try:
+            return super().getresponse()
+        finally:
+            if self._watchdog is not None:
+                self._watchdog.disarm()
+
+
+class _DeadlineHTTPSConnection(HTTPSConnection):
+    """The TLS twin of :class:`_DeadlineHTTPConnection`."""
+
+    _watchdog: _Watchdog | None = None
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        self._watchdog = self._watchdog or _Watchdog(self)
+        self._watchdog.arm()
+        try:
+            super().request(*args, **kwargs)
+        except BaseException:
+            self._watchdog.disarm()
+            raise
+        self._watchdog.check()
+
+    def getresponse(self) -> Any:
+        try:
+            return super().getresponse()
+        finally:
+            if self._watchdog is not None:
+                self._watchdog.disarm()
+
+
+class _DeadlineHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _DeadlineHTTPConnection
+
+
+class _DeadlineHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _DeadlineHTTPSConnection
+
+
+class _DeadlineAdapter(requests.adapters.HTTPAdapter):
+    """requests' adapter over the deadline-aware connection pools."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _DeadlineHTTPPool,
+            "https": _DeadlineHTTPSPool,
+        }
+
+
 class HttpTransport:
     """Sends requests to one store. Thread-safe: each thread gets its own session."""
 
@@ -203,7 +336,7 @@ class HttpTransport:
         session.verify = self.settings.ca_bundle or True
         if self.settings.client_cert is not None:
             session.cert = self.settings.client_cert
-        adapter = requests.adapters.HTTPAdapter(
+        adapter = _DeadlineAdapter(
             max_retries=self._retry(idempotent), pool_connections=1, pool_maxsize=2
         )
         session.mount("https://", adapter)
@@ -256,13 +389,15 @@ class HttpTransport:
         s = self.settings
         limit = max_body_bytes or s.max_body_bytes
         read_timeout = read_timeout_s if read_timeout_s is not None else s.read_timeout_s
-        # The deadline covers reading the body; a long poll extends it by its own wait.
+        # The deadline covers the whole answer; a long poll extends it by its own wait.
         deadline_s = max(s.total_timeout_s, read_timeout + s.connect_timeout_s)
+        deadline = _Deadline(time.monotonic() + deadline_s)
         send_headers = dict(headers or {})
         if body is not None:
             send_headers.setdefault("Content-Type", "application/json")
         url = self.base_url + path
         session = self._session(idempotent)
+        _CALL.deadline = deadline
         try:
             response = session.request(
                 method,
@@ -274,16 +409,27 @@ class HttpTransport:
                 allow_redirects=False,
                 stream=True,
             )
-        except requests.exceptions.SSLError as exc:
-            raise StoreTLSError(f"TLS with {self._origin.netloc} failed: {_reason(exc)}") from exc
-        except requests.exceptions.RetryError as exc:
-            raise StoreUnreachable(f"{method} {path}: gave up retrying: {_reason(exc)}") from exc
-        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-            raise StoreUnreachable(f"{method} {path}: {_reason(exc)}") from exc
         except requests.exceptions.RequestException as exc:
-            raise StoreProtocolError(f"{method} {path}: {_reason(exc)}") from exc
+            if deadline.expired:
+                raise StoreProtocolError(
+                    f"{method} {path}: no complete answer within {deadline_s:g} s "
+                    "(the store is too slow)"
+                ) from exc
+            raise self._failure(method, path, exc) from exc
+        finally:
+            _CALL.deadline = None
         with response:
-            return self._read(method, path, response, limit, time.monotonic() + deadline_s)
+            return self._read(method, path, response, limit, deadline.at)
+
+    def _failure(self, method: str, path: str, exc: BaseException) -> StoreError:
+        """The store error for a requests exception."""
+        if isinstance(exc, requests.exceptions.SSLError):
+            return StoreTLSError(f"TLS with {self._origin.netloc} failed: {_reason(exc)}")
+        if isinstance(exc, requests.exceptions.RetryError):
+            return StoreUnreachable(f"{method} {path}: gave up retrying: {_reason(exc)}")
+        if isinstance(exc, requests.exceptions.ConnectionError | requests.exceptions.Timeout):
+            return StoreUnreachable(f"{method} {path}: {_reason(exc)}")
+        return StoreProtocolError(f"{method} {path}: {_reason(exc)}")
 
     def _read(
         self,

@@ -471,13 +471,18 @@ class StoreLink:
                 created_at=float(now),
             )
             # Written ahead of the ledger: the ledger record below is the commit point.
-            self._outbox.enqueue(
-                handoff_id,
-                "handoff",
-                request.model_dump_json(),
-                session_id=basket.session_id,
-                held=True,
-            )
+            try:
+                self._outbox.enqueue(
+                    handoff_id,
+                    "handoff",
+                    request.model_dump_json(),
+                    session_id=basket.session_id,
+                    held=True,
+                )
+            except OutboxError as exc:
+                # Nothing was recorded: the basket stays in checkout, the shopper may retry.
+                self._set_status(LinkState.DEGRADED, "cannot write the outbox (disk)")
+                raise HandoffRefused(f"the cart cannot save the handoff: {exc}") from exc
             try:
                 event = self._engine.call(HandOff(handoff_id, token), _ENGINE_CALL_TIMEOUT_S)
             except TimeoutError:
@@ -489,10 +494,19 @@ class StoreLink:
                 and event.basket.handoff_key == handoff_id
                 and event.basket.state is SessionState.HANDED_OFF
             ):
-                self._outbox.discard(handoff_id)
+                try:
+                    self._outbox.discard(handoff_id)
+                except OutboxError:  # left held: reconcile discards it at the next start
+                    log.exception("cannot discard the refused handoff %s", handoff_id)
                 reason = getattr(event, "reason", None) or getattr(event, "message", "refused")
                 raise HandoffRefused(str(reason))
-            self._outbox.release(handoff_id)
+            try:
+                self._outbox.release(handoff_id)
+            except OutboxError:
+                # Recorded in the ledger, so it is handed off; reconcile releases it at the
+                # next start, and the token is valid at the lane meanwhile.
+                log.exception("cannot release handoff %s now", handoff_id)
+                self._set_status(LinkState.DEGRADED, "cannot write the outbox (disk)")
             self._refresh_pending()
             after = event.receipt
             if (

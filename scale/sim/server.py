@@ -381,6 +381,7 @@ class SimServer:
         self._stop = threading.Event()
         self.finished = threading.Event()
         self.script_done = threading.Event()
+        self._quit_requested = False
         self.error: BaseException | None = None
         self._t0 = 0.0
         self._next_event = 0
@@ -522,6 +523,8 @@ class SimServer:
             self._report(f"t={now:.2f}s {message}")
         if self._next_event >= len(events):
             self.script_done.set()
+        if self._quit_requested:
+            self.finished.set()
 
     def _report(self, message: str) -> None:
         logger.info("%s", message)
@@ -560,7 +563,9 @@ class SimServer:
         if isinstance(command, Status):
             return self._status()
         if isinstance(command, Quit):
-            self.finished.set()
+            # Finished only at the end of this tick, once ``script_done`` reflects the quit:
+            # a waiter woken by ``finished`` must see the script's state settled.
+            self._quit_requested = True
             return "quit"
         raise TypeError(f"not a command: {command!r}")
 

@@ -243,13 +243,23 @@ def weight_fits_no_candidate(c: Catalog) -> Case:
 
 def confident_candidate_that_does_not_fit_is_not_replaced(c: Catalog) -> Case:
     # Vision is sure of milk; the weight fits the unlikely pear bag. Never charge the pears.
+    # The milk with pears in the same track (both went in together) is offered too.
     return Case(
         shopping(),
         [
             Obs(0.0, seen(("Arla-Standard-Milk", 0.85), ("Conference", 0.1))),
             Weigh(0.2, 2500.0),
         ],
-        [ask("weight_mismatch", "FV-PEAR-CONF@2500.0", ":scan", ":not_mine")],
+        [
+            ask(
+                "weight_mismatch",
+                "FV-PEAR-CONF@2500.0",
+                "D-MILK-STD+FV-PEAR-CONF@1440.0",
+                "D-MILK-STD*2+FV-PEAR-CONF@380.0",
+                ":scan",
+                ":not_mine",
+            )
+        ],
     )
 
 

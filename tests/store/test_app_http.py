@@ -35,6 +35,10 @@ def test_app_in_http_mode_hands_off_and_gets_paid(
         app.engine.call(RequestCheckout(), timeout=5)
         ticket = app.store_link.hand_off()
         assert app.engine.snapshot.basket.state is SessionState.HANDED_OFF
+        # The lane verifies the token with the cart's key, which the outbox delivers ahead of
+        # the basket; a shopper takes seconds to reach the lane, a test does not.
+        link = app.store_link
+        wait_for(lambda: link.status.pending == 0, what="key and basket delivered")
         paid = lane_pay(server, provisioned.lane_key, ticket.token, ticket.total_cents)
         assert paid.status_code == 200, paid.text
         wait_for(lambda: app.engine.snapshot.basket.state is SessionState.DONE, what="session done")

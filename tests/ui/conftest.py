@@ -73,6 +73,7 @@ class KivyHarness:
         self.ui: Any = ui
         self.cart: Any = cart
         self.size = WINDOW_SIZE
+        self.startup_message = ""
 
     def pump(self, frames: int = 3) -> None:
         """Run ``frames`` turns of Kivy's loop (the bridge's trigger runs in them)."""
@@ -140,9 +141,35 @@ class KivyHarness:
         return target
 
 
-@pytest.fixture(scope="module")
+def enroller_for_tests(cart: Any, data_dir: Path) -> Any:
+    """The cart's own enroller; when its recogniser is off (no model here), one over any model
+    shipped in ``models/`` that opens, else None (the enrolment tab then says it is off)."""
+    from ui.enroller import GalleryEnroller
+    from ui.staff_audit import FILE_NAME, StaffAuditLog
+    from vision.recognition.manifest import DEFAULT_MANIFEST, ModelError
+    from vision.recognition.service import ProductRecogniser
+
+    audit = StaffAuditLog(data_dir / FILE_NAME)
+    recogniser = cart.cameras.recogniser
+    if recogniser is None:
+        for manifest in sorted(DEFAULT_MANIFEST.parent.glob("*.json")):
+            try:
+                recogniser = ProductRecogniser.open(data_dir / "gallery.npz", manifest)
+                break
+            except (ModelError, ValueError, OSError):
+                continue
+    return GalleryEnroller(recogniser, audit) if recogniser is not None else None
+
+
+@pytest.fixture(scope="session")
 def kivy_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KivyHarness]:
-    """The real Kivy app over a real CartApp (embedded demo store, simulated scale)."""
+    """The real Kivy app over a real CartApp (embedded demo store, simulated scale).
+
+    One per test session (Kivy opens one window per process): every Kivy test module shares
+    it, each starting from whatever state the previous one left (they say what they need).
+    The laptop's start-up note (no webcam here) is photographed as ``00-startup-note`` and
+    closed, so that it covers no button the tests tap.
+    """
     import os
 
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
@@ -157,15 +184,23 @@ def kivy_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KivyHarness]:
     from ui.controller import CartUi
     from ui.wiring import build_deps
 
-    cart = build_cart(tmp_path_factory.mktemp("kivy") / "data", scale="simulator")
+    data_dir = tmp_path_factory.mktemp("kivy") / "data"
+    cart = build_cart(data_dir, scale="simulator")
     cart.start()
-    ui = CartUi(build_deps(cart))
+    deps = build_deps(cart)
+    deps.enroller = enroller_for_tests(cart, data_dir)
+    ui = CartUi(deps)
     app = create_app(ui)
     app._run_prepare()  # build() and on_start(), without blocking in the main loop
     runTouchApp(embedded=True)
     Window.size = WINDOW_SIZE
     harness = KivyHarness(app, ui, cart)
     harness.pump(10)
+    harness.startup_message = ui.message
+    if ui.message:
+        harness.shot("00-startup-note")
+        ui.dismiss_message()
+        harness.pump(3)
     try:
         yield harness
     finally:

@@ -188,7 +188,7 @@ def test_end_trip_of_a_handed_off_basket_completes_it(
     assert vm.end_session("s1") == [CompleteSession("paid at a staffed lane (staff s1)")]
     snap = run(engine, vm.end_session("s1")[0])
     assert vm.update(snap).can_reset
-    assert run(engine, vm.reset()).basket.state is SessionState.IDLE
+    assert run(engine, vm.reset("s1")).basket.state is SessionState.IDLE
 
 
 def test_a_locked_cart_is_unlocked_or_ended(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cart_app.basket import BasketState
-from cart_app.budget import BudgetLevel, BudgetStatus
+from cart_app.budget import BudgetLevel, BudgetStatus, budget_status
 from cart_app.domain import BasketLine, Evidence, EvidenceSource, PricingMode
 from cart_app.engine import CartSnapshot
 from cart_app.pricing import Receipt, ReceiptLine
@@ -59,6 +59,16 @@ class BudgetView:
     level: str
     icon: str
     text: str
+    button: str = ""
+    """The basket screen's button: "Set budget", or "Change budget" when one is in force."""
+    cap_cents: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetChoice:
+    """The shopper's own budget for this trip; ``cap_cents`` None means "no budget"."""
+
+    cap_cents: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +98,7 @@ _BUDGET_ICONS = {BudgetLevel.OK: "✓", BudgetLevel.NEAR: "!", BudgetLevel.OVER:
 def budget_view(status: BudgetStatus | None, currency: str, tr: Translator) -> BudgetView:
     """The budget line: hidden without a cap; otherwise icon + words at every level."""
     if status is None or status.cap_cents is None or status.remaining_cents is None:
-        return BudgetView(False, BudgetLevel.OK.value, "", "")
+        return BudgetView(False, BudgetLevel.OK.value, "", "", tr("budget.set"))
     cap = fmt.money(status.cap_cents, currency)
     left = fmt.money(abs(status.remaining_cents), currency)
     key = {
@@ -97,7 +107,12 @@ def budget_view(status: BudgetStatus | None, currency: str, tr: Translator) -> B
         BudgetLevel.OVER: "budget.over",
     }[status.level]
     return BudgetView(
-        True, status.level.value, _BUDGET_ICONS[status.level], tr(key, left=left, cap=cap)
+        True,
+        status.level.value,
+        _BUDGET_ICONS[status.level],
+        tr(key, left=left, cap=cap),
+        tr("budget.change"),
+        status.cap_cents,
     )
 
 
@@ -124,8 +139,13 @@ class BasketVM:
         currency: str,
         tr: Translator,
         thumbs: Thumbnails | None = None,
+        budget_warn_ratio_bp: int = 9000,
     ) -> None:
-        """``products`` names the lines; ``currency`` formats money."""
+        """``products`` names the lines; ``currency`` formats money; the shopper's own budget
+        warns from ``budget_warn_ratio_bp`` of it, as the configured one does."""
+        self._warn_bp = budget_warn_ratio_bp
+        self._choice: BudgetChoice | None = None
+        self._snapshot: CartSnapshot | None = None
         self._products = products
         self._currency = currency
         self._tr = tr
@@ -144,15 +164,38 @@ class BasketVM:
         """The view of ``snapshot`` (also kept in :attr:`view`)."""
         basket = snapshot.basket
         self._track_last_added(basket)
+        self._snapshot = snapshot
         self.view = self._build(snapshot)
         return self.view
+
+    def set_budget(self, cap_cents: int | None) -> BasketView:
+        """The shopper set a budget for this trip (None: "No budget"); ends with the trip."""
+        self._choice = BudgetChoice(cap_cents)
+        return self.refresh()
+
+    def refresh(self) -> BasketView:
+        """Rebuild the view from the last snapshot (a budget or language change)."""
+        if self._snapshot is not None:
+            self.view = self._build(self._snapshot)
+        return self.view
+
+    def budget_status(self, snapshot: CartSnapshot) -> BudgetStatus | None:
+        """The budget in force: the shopper's own for this trip, else the configured one."""
+        if self._choice is None:
+            return snapshot.budget
+        receipt = snapshot.receipt
+        if receipt is None:
+            return None  # no total to compare with (the screen says why elsewhere)
+        return budget_status(receipt.total_cents, self._choice.cap_cents, self._warn_bp)
 
     # -- internals -------------------------------------------------------------------------------
     def _track_last_added(self, basket: BasketState) -> None:
         amounts = {line.line_id: (line.quantity, line.weight_g) for line in basket.lines}
         if basket.session_id != self._session:
-            # A new (or restored) session: nothing was "just added" by the shopper yet.
+            # A new (or restored) session: nothing was "just added" by the shopper yet, and
+            # the last shopper's budget is not this one's.
             self._session = basket.session_id
+            self._choice = None
             self._previous = amounts
             self._last_added = None
             return
@@ -289,7 +332,7 @@ class BasketVM:
             savings=savings,
             offers=offers,
             last_added=self._evidence(basket),
-            budget=budget_view(snapshot.budget, cur, tr),
+            budget=budget_view(self.budget_status(snapshot), cur, tr),
             age_restricted=age,
             fault=tr("basket.fault", problem=snapshot.fault) if snapshot.fault else "",
             can_checkout=can_checkout,
@@ -320,7 +363,7 @@ class BasketVM:
             "",
             (),
             None,
-            BudgetView(False, BudgetLevel.OK.value, "", ""),
+            BudgetView(False, BudgetLevel.OK.value, "", "", tr("budget.set")),
             False,
             "",
             False,

@@ -4,6 +4,7 @@ The steps and the solving are :class:`scale.calibration.CalibrationProcedure`'s;
 walks staff through them. Each capture listens to the board for a few seconds, so it runs off
 the Kivy thread (``capture`` is the app's blocking function); the result is saved and handed to
 the running scale service by ``apply``. Only the cart board (raw counts per cell) calibrates.
+Every instruction is translated (``cal.*``); a failed capture shows the scale's own message.
 """
 
 from __future__ import annotations
@@ -11,8 +12,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from scale.calibration import Calibration, CalibrationError, CalibrationProcedure
+from scale.calibration import (
+    CORNERS,
+    Calibration,
+    CalibrationError,
+    CalibrationProcedure,
+    CalibrationStep,
+)
+from ui.i18n import Translator
 
+CORNER_KEYS = {corner: "cal.corner_" + corner.replace("-", "_") for corner in CORNERS}
+"""The translation key of each corner of the cart board."""
 DEFAULT_REFERENCE_G = 2000.0
 REFERENCE_STEP_G = 500.0
 
@@ -40,9 +50,11 @@ class CalibrationVM:
         available: bool,
         capture: Callable[[], Sequence[float]] | None = None,
         apply: Callable[[Calibration], str] | None = None,
+        tr: Translator | None = None,
     ) -> None:
         """``capture`` blocks until one step's mean counts are in; ``apply`` saves and installs
         the result and returns where it was saved."""
+        self._tr = tr or Translator("en")
         self._available = available and capture is not None and apply is not None
         self._capture = capture
         self._apply = apply
@@ -90,7 +102,7 @@ class CalibrationVM:
                 procedure.record(counts)
                 if procedure.current is None:
                     self._result = procedure.result()
-                    self._message = "✓ calibration solved: save it to use it"
+                    self._message = "✓ " + self._tr("cal.solved")
             except CalibrationError as exc:
                 self._message = f"✕ {exc}"
                 self._procedure = None
@@ -103,26 +115,31 @@ class CalibrationVM:
         try:
             where = self._apply(self._result)
         except (OSError, CalibrationError) as exc:
-            self._message = f"✕ not saved: {exc}"
+            self._message = "✕ " + self._tr("cal.not_saved", reason=exc)
         else:
-            self._message = f"✓ saved to {where} and in use"
+            self._message = "✓ " + self._tr("cal.saved", path=where)
             self._procedure = None
             self._result = None
         self.view = self._build()
         return self.view
 
+    def refresh(self) -> CalibrationView:
+        """Rebuild the view (after a language switch)."""
+        self.view = self._build()
+        return self.view
+
+    def _instruction(self, step: CalibrationStep, reference_g: float) -> str:
+        if step.key == "empty":
+            return self._tr("cal.step_empty")
+        if step.key in CORNERS:
+            corner = self._tr(CORNER_KEYS[step.key])
+            return self._tr("cal.step_corner", grams=f"{reference_g:g}", corner=corner)
+        return step.instruction  # a board with other corners: the procedure's own words
+
     def _build(self) -> CalibrationView:
+        tr = self._tr
         if not self._available:
-            return CalibrationView(
-                False,
-                "",
-                "",
-                "",
-                "No cart-board scale on this cart: nothing to calibrate.",
-                False,
-                False,
-                False,
-            )
+            return CalibrationView(False, "", "", "", tr("cal.unavailable"), False, False, False)
         procedure = self._procedure
         step = ""
         progress = ""
@@ -130,13 +147,14 @@ class CalibrationVM:
             current = procedure.current
             total = len(procedure.steps)
             if current is None:
-                step, progress = "All steps captured.", f"{total} of {total} done"
+                step, progress = tr("cal.all_captured"), tr("cal.done", done=total, total=total)
             else:
                 index = procedure.steps.index(current)
-                step, progress = current.instruction, f"step {index + 1} of {total}"
+                step = self._instruction(current, procedure.reference_g)
+                progress = tr("cal.progress", step=index + 1, total=total)
         return CalibrationView(
             available=True,
-            reference=f"reference weight {self._reference_g:g} g",
+            reference=tr("cal.reference", grams=f"{self._reference_g:g}"),
             step=step,
             progress=progress,
             message=self._message,

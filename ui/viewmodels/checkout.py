@@ -46,6 +46,8 @@ class SummaryView:
     can_pay: bool
     busy: bool
     error: str
+    staff_check: str = ""
+    """Why the basket waits for staff before payment (weight locked during the trip)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +90,8 @@ class CheckoutVM:
         exit_lane: Callable[[], str],
     ) -> None:
         """``has_store``: a store link exists (otherwise every basket is paid at a staffed
-        lane); ``exit_lane`` names the lane nearest the shopper."""
+        lane); ``exit_lane`` names the lane the map's route ends at (``MapVM.exit_lane``: one
+        source of truth, so the handoff never names another lane than the map)."""
         self._currency = currency
         self._tr = tr
         self._wall = wall
@@ -99,6 +102,7 @@ class CheckoutVM:
         self._link: LinkStatus | None = None
         self._busy = False
         self._error = ""
+        self._check_due = False
         self.summary: SummaryView = self._summary()
         self.handoff: HandoffView = self._handoff()
 
@@ -122,6 +126,17 @@ class CheckoutVM:
         """The store link's state changed."""
         self._link = status
         self._rebuild()
+
+    def health_changed(self, staff_check_due: bool) -> None:
+        """The cart's health: a trip that went through ``weight_locked`` is not handed off
+        until staff have checked the basket (``docs/reliability.md``)."""
+        self._check_due = staff_check_due
+        self._rebuild()
+
+    @property
+    def staff_check_due(self) -> bool:
+        """Whether payment waits for a staff check of the basket."""
+        return self._check_due
 
     def sending(self) -> None:
         """The handoff was started (off the Kivy thread)."""
@@ -204,9 +219,13 @@ class CheckoutVM:
             tax=tr(tax_key, amount=fmt.money(receipt.tax_cents, cur)),
             total=fmt.money(receipt.total_cents, cur),
             age_note=self._age_note(),
-            can_pay=state is SessionState.CHECKOUT and not self._busy and bool(receipt.lines),
+            can_pay=state is SessionState.CHECKOUT
+            and not self._busy
+            and bool(receipt.lines)
+            and not self._check_due,
             busy=self._busy,
             error=self._error,
+            staff_check=tr("checkout.staff_check") if self._check_due else "",
         )
 
     def _offline(self) -> bool:

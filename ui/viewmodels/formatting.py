@@ -55,3 +55,8 @@ def per_kg_detail(weight_g: float, price_per_kg_cents: int, currency: str) -> st
 def per_unit_detail(quantity: int, unit_cents: int, currency: str) -> str:
     """``"3 × 12,90 kr"``."""
     return f"{quantity} × {money(unit_cents, currency)}"
+
+
+def group(value: float) -> str:
+    """A whole number with thin grouping, as weights read on screen: ``1234.4`` → ``"1 234"``."""
+    return f"{whole_grams(value):,}".replace(",", " ")

@@ -4,6 +4,11 @@ needs neither the camera nor the scale packages' threads, and tests feed fakes.
 
 Every probe is a quick, non-blocking read (a lock-protected status, ``statvfs``, a sysfs file),
 so polling a few times a second from the Kivy thread is safe.
+
+Every word is translated (``health.*`` keys). What a device or the store link says about a
+problem (a scale port's error, a link's reason) is its own message: it is shown as it came,
+after the translated device name and state, because it names files and errors staff may need
+to look up verbatim.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from pathlib import Path
 from typing import Final, Protocol
 
 from cart_app.store.link import LinkStatus
+from ui.i18n import Translator
 
 OK_ICON: Final = "✓"
 WARN_ICON: Final = "!"
@@ -93,8 +99,11 @@ class HealthVM:
         data_dir: Path | None = None,
         battery: Callable[[], tuple[int, str] | None] = battery_percent,
         monotonic: Callable[[], float],
+        tr: Translator | None = None,
     ) -> None:
-        """``scale_state`` is the fallback when there is no scale part (state, reason)."""
+        """``scale_state`` is the fallback when there is no scale part (state, reason); texts
+        are in ``tr``'s language (the controller passes its own with :meth:`use_translator`)."""
+        self._tr = tr or Translator("en")
         self._cameras = list(cameras)
         self._scale = scale
         self._scale_state = scale_state
@@ -106,12 +115,30 @@ class HealthVM:
         self._last_sample_t: float | None = None
         self.view = HealthView((), (), "")
 
+    def use_translator(self, tr: Translator) -> None:
+        """Write the rows in ``tr``'s language from the next poll on (it follows its switches)."""
+        self._tr = tr
+
+    def _number(self, value: float, places: int) -> str:
+        """``value`` with the language's decimal mark (``14.8`` in English, ``14,8`` in Swedish)."""
+        return f"{value:.{places}f}".replace(".", self._tr("number.decimal"))
+
+    def _state(self, state: str) -> str:
+        """A device state in words; a state this screen does not know is shown as it is."""
+        text = self._tr(f"health.state.{state}")
+        return state if text == f"health.state.{state}" else text
+
     def poll(self) -> HealthView:
         """Read every probe now."""
         now = self._now()
         rows = [self._camera_row(c) for c in self._cameras]
         if not self._cameras:
-            rows.append(HealthRow("camera", WARN_ICON, "none", "no camera running"))
+            tr = self._tr
+            rows.append(
+                HealthRow(
+                    tr("health.camera_any"), WARN_ICON, self._state("none"), tr("health.no_camera")
+                )
+            )
         rows.append(self._scale_row(now))
         rows.append(self._link_row())
         rows.append(self._disk_row())
@@ -119,7 +146,7 @@ class HealthVM:
         while self._trace and now - self._trace[0][0] > TRACE_SECONDS:
             self._trace.popleft()
         trace = tuple((t - now, g) for t, g in self._trace)
-        weight = f"{self._trace[-1][1]:.1f} g" if self._trace else "-"
+        weight = f"{self._number(self._trace[-1][1], 1)} g" if self._trace else "-"
         self.view = HealthView(tuple(rows), trace, weight)
         return self.view
 
@@ -127,7 +154,7 @@ class HealthVM:
         try:
             stats = camera.stats()
         except Exception as exc:  # a broken probe is itself a health problem to show
-            return HealthRow(camera.name, BAD_ICON, "error", str(exc))
+            return HealthRow(camera.name, BAD_ICON, self._state("error"), str(exc))
         state = str(getattr(stats, "state", "?"))
         fps = float(getattr(stats, "fps", 0.0))
         drops = int(getattr(stats, "drops", 0))
@@ -135,22 +162,27 @@ class HealthVM:
         running = state == "running"
         icon = OK_ICON if running and fps > 0 else (WARN_ICON if running else BAD_ICON)
         name = str(getattr(stats, "camera_id", camera.name))
-        detail = f"{fps:.1f} fps, {frames} frames, {drops} dropped"
+        detail = self._tr(
+            "health.camera_detail", fps=self._number(fps, 1), frames=frames, drops=drops
+        )
         error = getattr(stats, "last_error", None)
         if error:
             detail += f"; {error}"
-        return HealthRow(f"camera {name}", icon, state, detail)
+        return HealthRow(self._tr("health.camera", name=name), icon, self._state(state), detail)
 
     def _scale_row(self, now: float) -> HealthRow:
+        tr = self._tr
+        name = tr("health.scale")
         if self._scale is None:
             if self._scale_state is None:
-                return HealthRow("scale", WARN_ICON, "none", "no scale configured")
+                return HealthRow(name, WARN_ICON, self._state("none"), tr("health.no_scale"))
             state, reason = self._scale_state()
-            return HealthRow("scale", OK_ICON if state == "ok" else WARN_ICON, state, reason)
+            icon = OK_ICON if state == "ok" else WARN_ICON
+            return HealthRow(name, icon, self._state(state), self._scale_reason(state, reason))
         try:
             status = self._scale.status()
         except Exception as exc:
-            return HealthRow("scale", BAD_ICON, "error", str(exc))
+            return HealthRow(name, BAD_ICON, self._state("error"), str(exc))
         state = str(getattr(status, "state", "?"))
         reason = str(getattr(status, "reason", ""))
         sample = getattr(status, "last_sample", None)
@@ -160,41 +192,62 @@ class HealthVM:
             self._last_sample_t = t
             self._trace.append((now, float(grams)))
         icon = {"ok": OK_ICON, "disconnected": BAD_ICON}.get(state, WARN_ICON)
-        return HealthRow("scale", icon, state, reason)
+        return HealthRow(name, icon, self._state(state), self._scale_reason(state, reason))
+
+    def _scale_reason(self, state: str, reason: str) -> str:
+        """A working scale's reason is always the same words: translated. A problem's reason is
+        the scale's own message (a port, an error): shown as it is."""
+        if state == "ok":
+            return self._tr("health.scale_ok")
+        if state == "none":
+            return self._tr("health.no_scale")
+        return reason
 
     def _link_row(self) -> HealthRow:
+        tr = self._tr
+        name = tr("health.store")
         status = self._link()
         if status is None:
-            return HealthRow("store", OK_ICON, "embedded", "demo store on board, no network")
+            return HealthRow(name, OK_ICON, self._state("embedded"), tr("health.store_embedded"))
         icon = {"online": OK_ICON, "degraded": WARN_ICON}.get(status.state.value, BAD_ICON)
-        detail = f"{status.reason}; {status.pending} waiting to send"
-        return HealthRow("store", icon, status.state.value, detail)
+        detail = tr("health.store_detail", reason=status.reason, pending=status.pending)
+        return HealthRow(name, icon, self._state(status.state.value), detail)
 
     def _disk_row(self) -> HealthRow:
+        tr = self._tr
+        name = tr("health.disk")
         if self._data_dir is None:
-            return HealthRow("disk", WARN_ICON, "unknown", "")
+            return HealthRow(name, WARN_ICON, self._state("unknown"), "")
         try:
             usage = shutil.disk_usage(self._data_dir)
         except OSError as exc:
-            return HealthRow("disk", BAD_ICON, "error", str(exc))
-        free_gb = usage.free / 1e9
+            return HealthRow(name, BAD_ICON, self._state("error"), str(exc))
         low = usage.free < LOW_DISK_BYTES
         return HealthRow(
-            "disk",
+            name,
             WARN_ICON if low else OK_ICON,
-            "low" if low else "ok",
-            f"{free_gb:.1f} GB free of {usage.total / 1e9:.0f} GB",
+            self._state("low" if low else "ok"),
+            tr(
+                "health.disk_detail",
+                free=self._number(usage.free / 1e9, 1),
+                total=self._number(usage.total / 1e9, 0),
+            ),
         )
 
     def _battery_row(self) -> HealthRow:
+        tr = self._tr
+        name = tr("health.battery")
         reading = self._battery()
         if reading is None:
-            return HealthRow("battery", WARN_ICON, "unknown", "no battery reported")
+            return HealthRow(name, WARN_ICON, self._state("unknown"), tr("health.no_battery"))
         percent, status = reading
         low = percent < LOW_BATTERY_PERCENT
+        detail = f"{percent} %"
+        if status:
+            # The kernel's words (Charging, Discharging, Full, Not charging), translated.
+            key = "health.battery_" + status.strip().lower().replace(" ", "_")
+            words = tr(key)
+            detail += ", " + (status.lower() if words == key else words)
         return HealthRow(
-            "battery",
-            WARN_ICON if low else OK_ICON,
-            "low" if low else "ok",
-            f"{percent} %" + (f", {status.lower()}" if status else ""),
+            name, WARN_ICON if low else OK_ICON, self._state("low" if low else "ok"), detail
         )

@@ -4,10 +4,12 @@ Unlocking: a PIN checked against ``[maintenance] pin_hash`` (salted scrypt,
 :mod:`ui.staff_auth`; the check is slow by design, so the app runs it off the Kivy thread), or
 a staff badge the store verifies. After :data:`FREE_ATTEMPTS` wrong PINs in a row each further
 failure locks the pad for twice as long as the one before (from :data:`FIRST_LOCKOUT_S` up to
-:data:`MAX_LOCKOUT_S`). Maintenance locks itself after ``auto_lock_s`` without a touch.
+:data:`MAX_LOCKOUT_S`); with a :class:`ui.staff_auth.PinLockoutStore` the count and the wait
+survive a restart. Maintenance locks itself after ``auto_lock_s`` without a touch.
 
-Staff actions become engine commands, so every one is in the ledger with its reason: void a
-line, resolve a flagged prompt, unlock a locked cart, end an abandoned trip, reset a paid cart.
+Staff actions become engine commands, so every one is in the ledger with its reason and the
+staff member's id: void a line, resolve a flagged prompt, unlock a locked cart, end an
+abandoned trip, reset a paid cart.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ from cart_app.records import (
 )
 from cart_app.session import SessionState
 from ui.i18n import Translator
-from ui.staff_auth import MAX_PIN, PinHashError, parse_hash
+from ui.staff_auth import MAX_PIN, PinHashError, PinLockout, PinLockoutStore, parse_hash
 from ui.viewmodels import formatting as fmt
 from ui.viewmodels.common import ProductLookup
 from ui.viewmodels.prompt import reason_title
@@ -54,10 +56,8 @@ FREE_ATTEMPTS: Final = 3
 FIRST_LOCKOUT_S: Final = 30.0
 MAX_LOCKOUT_S: Final = 900.0
 STAFF_ANSWERED_BY: Final = "staff"
-"""Who a staff answer is recorded as. The engine hands only ``"shopper"`` answers to fusion
-(which carries them out, and records staff evidence when told ``"staff"``); an answer that
-bypasses fusion would look to it like a timeout and reopen the prompt. Switch to ``"staff"``
-once ``Engine.handle`` routes staff answers to ``Fuser.on_answer`` too."""
+"""Who a staff answer is routed as (fusion carries it out with staff evidence); the staff
+member's id goes with it in ``Answer.staff_id`` and the engine records ``staff <id>``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +81,13 @@ class StaffAuth:
         tr: Translator,
         monotonic: Callable[[], float] = time.monotonic,
         auto_lock_s: float = 120.0,
+        *,
+        lockout: PinLockoutStore | None = None,
+        wall: Callable[[], float] = time.time,
     ) -> None:
-        """``pin_hash`` empty or malformed disables the PIN (badges still work)."""
+        """``pin_hash`` empty or malformed disables the PIN (badges still work); ``lockout``
+        keeps failures and the wait across restarts (on the ``wall`` clock, since the
+        monotonic clock starts again at boot)."""
         self._tr = tr
         self._now = monotonic
         self._auto_lock_s = auto_lock_s
@@ -102,7 +107,31 @@ class StaffAuth:
         self._last_touch = 0.0
         self._checking = False
         self._message = ""
+        self._store = lockout
+        self._wall = wall
+        if lockout is not None:
+            self._restore(lockout.load())
         self.view = self._build()
+
+    def _restore(self, saved: PinLockout) -> None:
+        self._failures = max(0, saved.failures)
+        if saved.next_lockout_s > 0:
+            self._lockout_s = min(MAX_LOCKOUT_S, max(FIRST_LOCKOUT_S, saved.next_lockout_s))
+        # Capped: a wall clock set back (or a damaged file) must not lock staff out for longer
+        # than the longest wait the pad ever imposes.
+        left = min(MAX_LOCKOUT_S, saved.locked_until_wall - self._wall())
+        if left > 0:
+            self._locked_until = self._now() + left
+
+    def _persist(self) -> None:
+        if self._store is None:
+            return
+        left = max(0.0, self._locked_until - self._now())
+        state = PinLockout(self._failures, self._lockout_s, self._wall() + left if left else 0.0)
+        try:
+            self._store.save(state)
+        except OSError as exc:  # a full disk must not open the pad; the lockout holds in memory
+            self._message = f"{self._message} ({exc})" if self._message else str(exc)
 
     @property
     def unlocked(self) -> bool:
@@ -168,6 +197,7 @@ class StaffAuth:
             else:
                 left = FREE_ATTEMPTS - self._failures
                 self._message = self._tr("staff.wrong_pin", left=left)
+        self._persist()
         self.view = self._build()
         return self.view
 
@@ -258,6 +288,8 @@ class MaintenanceView:
     can_end: bool
     can_reset: bool
     fault: str
+    staff_check_due: bool = False
+    """A weight-locked trip waits for staff to check its basket ("basket checked")."""
 
 
 class MaintenanceVM:
@@ -270,12 +302,19 @@ class MaintenanceVM:
         self._tr = tr
         self._basket: BasketState | None = None
         self._fault = ""
+        self._check_due = False
         self.view = self._build()
 
     def update(self, snapshot: CartSnapshot) -> MaintenanceView:
         """A new snapshot."""
         self._basket = snapshot.basket
         self._fault = snapshot.fault or ""
+        self.view = self._build()
+        return self.view
+
+    def health_changed(self, staff_check_due: bool) -> MaintenanceView:
+        """The cart's health: whether a staff check of the basket is due."""
+        self._check_due = staff_check_due
         self.view = self._build()
         return self.view
 
@@ -335,6 +374,7 @@ class MaintenanceVM:
             ),
             can_reset=state is SessionState.DONE,
             fault=self._fault,
+            staff_check_due=self._check_due,
         )
 
     # -- commands --------------------------------------------------------------------------------
@@ -348,9 +388,10 @@ class MaintenanceVM:
         )
 
     @staticmethod
-    def resolve_prompt(prompt_id: str, answer: str) -> Answer:
-        """Staff answer a flagged prompt for the shopper (carried out by fusion)."""
-        return Answer(prompt_id, answer, STAFF_ANSWERED_BY)
+    def resolve_prompt(prompt_id: str, answer: str, staff_id: str = "") -> Answer:
+        """Staff answer a flagged prompt for the shopper (carried out by fusion, recorded as
+        ``staff <staff_id>``)."""
+        return Answer(prompt_id, answer, STAFF_ANSWERED_BY, staff_id=staff_id)
 
     @staticmethod
     def unlock_cart(staff_id: str) -> Unlock:
@@ -367,7 +408,7 @@ class MaintenanceVM:
         if state is SessionState.HANDED_OFF:
             return [CompleteSession(f"paid at a staffed lane (staff {staff_id})")]
         if state is SessionState.DONE:
-            return [ResetCart()]
+            return [self.reset(staff_id)]
         commands: list[Command] = []
         if state is SessionState.LOCKED:
             commands.append(Unlock(staff_id))
@@ -383,9 +424,9 @@ class MaintenanceVM:
         return commands
 
     @staticmethod
-    def reset() -> ResetCart:
-        """A paid cart goes back to idle for the next shopper."""
-        return ResetCart()
+    def reset(staff_id: str) -> ResetCart:
+        """Staff return a paid cart to idle for the next shopper (the ledger says who)."""
+        return ResetCart(f"next shopper (reset by staff {staff_id})")
 
 
 # -- audit log -----------------------------------------------------------------------------------
@@ -417,38 +458,47 @@ def _evidence_text(evidence: Evidence | None) -> str:
     return "; ".join(parts)
 
 
-def audit_rows(entries: list[LedgerEntry], name: Callable[[str], str]) -> list[AuditRow]:
-    """The session's ledger entries as rows, newest first."""
+def audit_rows(
+    entries: list[LedgerEntry], name: Callable[[str], str], tr: Translator | None = None
+) -> list[AuditRow]:
+    """The session's ledger entries as rows, newest first, in ``tr``'s language.
+
+    Reasons and notes are the ledger's own words (written once, when it happened) and are
+    shown as recorded.
+    """
+    tr = tr or Translator("en")
     rows: list[AuditRow] = []
     for entry in entries:
         record = entry.record
         evidence: Evidence | None = None
         match record:
             case SessionStarted():
-                what = f"session started on {record.cart_id}"
+                what = tr("audit.started", cart=record.cart_id)
             case LineAdded():
                 amount = f"{record.weight_g:g} g" if record.weight_g else f"{record.quantity} ×"
-                what = f"+ line {record.line_id}: {amount} {name(record.sku)}"
+                what = tr("audit.added", line=record.line_id, amount=amount, name=name(record.sku))
                 evidence = record.evidence
             case LineRemoved():
                 amount = f"{record.weight_g:g} g" if record.weight_g else f"{record.quantity} ×"
-                what = f"- line {record.line_id}: {amount}"
+                what = tr("audit.removed", line=record.line_id, amount=amount)
                 evidence = record.evidence
             case LineVoided():
-                what = f"void line {record.line_id}: {record.reason}"
+                what = tr("audit.voided", line=record.line_id, reason=record.reason)
                 evidence = record.evidence
             case CouponApplied():
-                what = f"coupon {record.coupon.code}"
+                what = tr("audit.coupon", code=record.coupon.code)
             case PromptOpened():
-                what = f"asked {record.reason}: {', '.join(record.choices)}"
+                what = tr("audit.asked", reason=record.reason, choices=", ".join(record.choices))
             case PromptAnswered():
-                what = f"answered {record.answer!r} by {record.answered_by}"
+                what = tr("audit.answered", answer=repr(record.answer), who=record.answered_by)
             case TareApplied():
-                what = f"tare {record.weight_g:+g} g: {record.reason}"
+                what = tr("audit.tare", grams=f"{record.weight_g:+g}", reason=record.reason)
             case StateChanged():
-                what = f"→ {record.state.value}" + (f": {record.reason}" if record.reason else "")
+                what = f"→ {tr(f'state.{record.state.value}')}" + (
+                    f": {record.reason}" if record.reason else ""
+                )
             case HandoffQueued():
-                what = f"handed off ({record.idempotency_key[:8]})"
+                what = tr("audit.handed_off", code=record.idempotency_key[:8])
         rows.append(
             AuditRow(
                 entry.seq,

@@ -67,6 +67,8 @@ class MapView:
     items: tuple[ListItemView, ...]
     summary: str
     exit_text: str
+    exit_lane: str = ""
+    """The lane the route ends at: the map marks it and the handoff screen names it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,8 +111,25 @@ class MapVM:
 
     @property
     def router(self) -> Router:
-        """The router (the checkout screen asks it for the nearest exit lane)."""
+        """The router over the store's layout."""
         return self._router
+
+    @property
+    def exit_lane(self) -> str:
+        """The exit lane to send the shopper to: where the route on the map ends.
+
+        The one source of truth for the lane: the map's route text, the lane marked on the map
+        and the handoff screen's instruction all read it, so they can never disagree. Without a
+        route (a layout the router cannot walk) it is the lane nearest the shopper.
+        """
+        route = self._plan(self._remaining())
+        if route is not None:
+            return route.exit_lane.waypoint_id
+        try:
+            return self._router.nearest_exit(self.position_node).waypoint_id
+        except RoutingError:
+            lanes = self._layout.exit_lanes
+            return lanes[0].waypoint_id if lanes else ""
 
     @property
     def position_node(self) -> str:
@@ -282,4 +301,5 @@ class MapVM:
             items=tuple(items),
             summary=summary,
             exit_text=exit_text,
+            exit_lane=self.exit_lane,
         )

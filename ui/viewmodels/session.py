@@ -5,7 +5,11 @@ Codes scanned at the welcome screen (by the basket scanner, passed to the UI by 
 - ``SCAPP:<member id>[;list=SKU,SKU,...]`` — the store app's code: starts the trip and loads
   the shopping list;
 - ``SCSTAFF:<badge id>`` — a staff badge: opens maintenance once the store verifies it;
+- ``SB1:<signed badge>`` — a staff badge signed by the store: checked on the cart, offline;
 - any other code — a loyalty card number: starts the trip.
+
+Privacy: the ledger (and so the audit screen and diagnostics) says *how* a trip started, never
+*who* started it: neither the loyalty card number nor the app's member id is recorded.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from dataclasses import dataclass
 
 from cart_app.events import StartSession
 from cart_app.session import SessionState
+from cart_app.store.badge import BADGE_PREFIX
 from ui.i18n import Translator
 
 APP_PREFIX = "SCAPP:"
@@ -46,6 +51,7 @@ class CodeKind(enum.StrEnum):
 
     APP = "app"
     STAFF = "staff"
+    SIGNED_BADGE = "signed_badge"
     LOYALTY = "loyalty"
     INVALID = "invalid"
 
@@ -64,6 +70,8 @@ def classify_code(text: str) -> ScannedCode:
     text = text.strip()
     if not text or len(text) > MAX_CODE:
         return ScannedCode(CodeKind.INVALID, "")
+    if text.startswith(BADGE_PREFIX):
+        return ScannedCode(CodeKind.SIGNED_BADGE, text)
     if text.startswith(STAFF_PREFIX):
         badge = text[len(STAFF_PREFIX) :]
         return ScannedCode(CodeKind.STAFF if _ID.match(badge) else CodeKind.INVALID, badge)
@@ -141,9 +149,9 @@ class SessionVM:
     def scanned(self, code: ScannedCode) -> StartSession | None:
         """A loyalty or app code starts the trip; anything else only shows a message."""
         if code.kind is CodeKind.APP:
-            return StartSession(reason=f"store app code {code.ident}")
+            return StartSession(reason="store app code")
         if code.kind is CodeKind.LOYALTY:
-            return StartSession(reason=f"loyalty card {code.ident}")
+            return StartSession(reason="loyalty card")
         if code.kind is CodeKind.INVALID:
             self._message = self._tr("welcome.bad_code")
             self.view = self._build()

@@ -3,7 +3,8 @@
 * :class:`Manifest` describes and checksums a model in ``models/`` (:class:`ModelError` when it
   is missing, corrupt or does not match).
 * :class:`Recogniser` runs the model: BGR crops in, unit-length embeddings out, within a time
-  budget per frame when asked.
+  budget per frame when asked; for a trained model (v1) :meth:`Recogniser.predict` also gives
+  calibrated probabilities of its trained classes (:class:`Prediction`).
 * :class:`Gallery` holds reference embeddings per label and classifies an embedding into
   calibrated :class:`~vision.types.Candidate` s or :class:`Unknown`.
 * :class:`ProductRecogniser` puts them together: ``enroll(label, images)``, ``recognise(crops)``.
@@ -30,7 +31,12 @@ from vision.recognition.manifest import (
     ModelError,
     SourceInfo,
 )
-from vision.recognition.recogniser import BudgetedEmbeddings, Recogniser, RecogniserSettings
+from vision.recognition.recogniser import (
+    BudgetedEmbeddings,
+    Prediction,
+    Recogniser,
+    RecogniserSettings,
+)
 from vision.recognition.service import FrameRecognition, ProductRecogniser
 
 __all__ = [
@@ -47,6 +53,7 @@ __all__ = [
     "InputSpec",
     "Manifest",
     "ModelError",
+    "Prediction",
     "ProductRecogniser",
     "Recogniser",
     "RecogniserSettings",

@@ -45,6 +45,10 @@ def normalise_rows(vectors: npt.ArrayLike) -> FloatArray:
     if array.ndim == 1:
         array = array[None, :]
     norms = np.linalg.norm(array, axis=1, keepdims=True)
+    # Rows already unit length up to float32 rounding are kept bit for bit: dividing by a norm
+    # of 0.99999994 would change their last bits, and a gallery saved and loaded again (which
+    # normalises on load) must give back exactly the references it stored.
+    norms = np.where(np.abs(norms - 1.0) < 1e-6, 1.0, norms)
     return np.asarray(array / np.maximum(norms, 1e-12), dtype=np.float32)
 
 

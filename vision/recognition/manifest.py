@@ -20,7 +20,9 @@ from types import MappingProxyType
 from typing import Any, Literal, cast
 
 MANIFEST_SCHEMA = 1
-DEFAULT_MODEL_NAME = "grocery-embed-v0"
+# v1: fine-tuned on the Grocery Store Dataset, embedding + calibrated class logits
+# (``vision/training``, ``models/MODEL_CARD.md``). v0 stays loadable: pass its manifest.
+DEFAULT_MODEL_NAME = "grocery-embed-v1"
 # vision/recognition/manifest.py → parents[2] is the repository root (or site-packages, where the
 # ``models`` package data is installed next to ``vision``).
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
@@ -93,6 +95,11 @@ class Manifest:
     source: SourceInfo
     calibration: Calibration | None
     metrics: Mapping[str, Any] | None  # read-only view: the manifest is a frozen value
+    # A trained model's classes: column ``i`` of the logits output is ``labels[i]``; the logits
+    # are divided by ``logits_temperature`` before the softmax (temperature scaling). Both are
+    # empty/None for an embedding-only model such as v0.
+    labels: tuple[str, ...] = ()
+    logits_temperature: float | None = None
 
     @classmethod
     def load(cls, path: Path | str = DEFAULT_MANIFEST, *, verify: bool = True) -> Manifest:
@@ -262,6 +269,24 @@ def _parse(path: Path, raw: object) -> Manifest:
     metrics = top.get("metrics") if top.has("metrics") else None
     if metrics is not None and not isinstance(metrics, dict):
         raise ModelError(f"{path}: metrics must be an object")
+    logits_output = outputs.str_("logits") if outputs.has("logits") else None
+    labels: tuple[str, ...] = ()
+    if top.has("labels"):
+        raw_labels = top.get("labels")
+        if (
+            not isinstance(raw_labels, list)
+            or not raw_labels
+            or not all(isinstance(label, str) and label for label in raw_labels)
+        ):
+            raise ModelError(f"{path}: labels must be a list of non-empty strings")
+        if len(set(raw_labels)) != len(raw_labels):
+            raise ModelError(f"{path}: labels must be unique")
+        if logits_output is None:
+            raise ModelError(f"{path}: labels need a logits output (outputs.logits)")
+        labels = tuple(raw_labels)
+    logits_temperature = None
+    if top.has("logits_calibration"):
+        logits_temperature = top.sub("logits_calibration").float_("temperature", 1e-3, 1e3)
 
     return Manifest(
         path=path,
@@ -270,10 +295,12 @@ def _parse(path: Path, raw: object) -> Manifest:
         sha256=sha,
         input=input_spec,
         embedding_output=outputs.str_("embedding"),
-        logits_output=outputs.str_("logits") if outputs.has("logits") else None,
+        logits_output=logits_output,
         embedding_dim=top.int_("embedding_dim"),
         normalised=normalised,
         source=source,
         calibration=calibration,
         metrics=MappingProxyType(dict(metrics)) if metrics is not None else None,
+        labels=labels,
+        logits_temperature=logits_temperature,
     )

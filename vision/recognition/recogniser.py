@@ -22,8 +22,10 @@ import numpy as np
 import numpy.typing as npt
 import onnxruntime as ort
 
+from vision.recognition.classify import softmax
 from vision.recognition.manifest import DEFAULT_MANIFEST, Manifest, ModelError
 from vision.recognition.preprocess import Image, Preprocessor
+from vision.types import Candidate
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -39,6 +41,31 @@ class RecogniserSettings:
     def __post_init__(self) -> None:
         if self.intra_op_threads < 1 or self.batch_size < 1:
             raise ValueError("intra_op_threads and batch_size must be >= 1")
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Prediction:
+    """Embeddings and, for a trained model, calibrated class probabilities of a batch of crops.
+
+    ``probabilities[i, j]`` is the probability that crop ``i`` shows ``labels[j]`` (the model's
+    trained classes, softmax of the logits at the manifest's temperature); ``None`` for an
+    embedding-only model.
+    """
+
+    embeddings: FloatArray
+    probabilities: FloatArray | None
+    labels: tuple[str, ...]
+
+    def top(self, k: int = 5) -> tuple[tuple[Candidate, ...], ...]:
+        """The ``k`` most probable trained classes of each crop (empty without logits)."""
+        if self.probabilities is None:
+            return tuple(() for _ in range(len(self.embeddings)))
+        k = min(k, len(self.labels))
+        order = np.argsort(-self.probabilities, axis=1, kind="stable")[:, :k]
+        return tuple(
+            tuple(Candidate(self.labels[j], float(row[j])) for j in best)
+            for row, best in zip(self.probabilities, order, strict=True)
+        )
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -100,6 +127,32 @@ class Recogniser:
             out[start : start + step] = self._run(crops[start : start + step])
         return out
 
+    @property
+    def has_logits(self) -> bool:
+        """Whether the model also outputs class logits for its trained labels."""
+        return bool(self.manifest.logits_output and self.manifest.labels)
+
+    def predict(self, crops: Sequence[Image]) -> Prediction:
+        """Embeddings and calibrated class probabilities (see :class:`Prediction`), in batches.
+
+        For a model without logits this is :meth:`embed` with ``probabilities`` ``None``.
+        """
+        if not self.has_logits:
+            return Prediction(self.embed(crops), None, ())
+        labels = self.manifest.labels
+        embeddings = np.empty((len(crops), self.dim), dtype=np.float32)
+        logits = np.empty((len(crops), len(labels)), dtype=np.float32)
+        step = self.settings.batch_size
+        names = [self.manifest.embedding_output, str(self.manifest.logits_output)]
+        for start in range(0, len(crops), step):
+            batch = self._preprocess.tensor(crops[start : start + step])
+            e, z = self._session.run(names, {self.manifest.input.name: batch})
+            embeddings[start : start + step] = self._normalised(np.asarray(e, dtype=np.float32))
+            logits[start : start + step] = np.asarray(z, dtype=np.float32)
+        temperature = self.manifest.logits_temperature or 1.0
+        probabilities = softmax(logits, temperature) if len(crops) else logits
+        return Prediction(embeddings, probabilities, labels)
+
     def embed_within(
         self,
         crops: Sequence[Image],
@@ -136,13 +189,16 @@ class Recogniser:
         started = clock()
         batch = self._preprocess.tensor(crops)
         result = self._session.run(self._output, {self.manifest.input.name: batch})[0]
-        embeddings = np.asarray(result, dtype=np.float32)
-        if not self.manifest.normalised:
-            embeddings /= np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
+        embeddings = self._normalised(np.asarray(result, dtype=np.float32))
         per_crop = (clock() - started) / max(len(crops), 1)
         # Exponential smoothing: follows a machine that gets busier without jumping on one
         # preempted run.
         self._per_crop_s = 0.8 * self._per_crop_s + 0.2 * per_crop
+        return embeddings
+
+    def _normalised(self, embeddings: FloatArray) -> FloatArray:
+        if not self.manifest.normalised:
+            embeddings /= np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
         return embeddings
 
 
@@ -201,6 +257,13 @@ def _check_signature(manifest: Manifest, session: ort.InferenceSession) -> None:
             raise ModelError(
                 f"{manifest.model_path}: no output {name!r} (has {', '.join(outputs)}); "
                 f"check {manifest.path}"
+            )
+    if manifest.labels and manifest.logits_output:
+        classes = list(outputs[manifest.logits_output].shape)[-1]
+        if isinstance(classes, int) and classes != len(manifest.labels):
+            raise ModelError(
+                f"{manifest.model_path}: logits have {classes} classes, manifest lists "
+                f"{len(manifest.labels)} labels"
             )
     width = list(outputs[manifest.embedding_output].shape)[-1]
     if isinstance(width, int) and width != manifest.embedding_dim:

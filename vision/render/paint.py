@@ -50,9 +50,7 @@ class Canvas:
 
     @classmethod
     def blank(cls, width: int, height: int) -> Canvas:
-        return cls(
-            np.zeros((height, width, 3), np.float32), np.zeros((height, width), np.float32)
-        )
+        return cls(np.zeros((height, width, 3), np.float32), np.zeros((height, width), np.float32))
 
     @property
     def size(self) -> tuple[int, int]:
@@ -88,7 +86,7 @@ def poly_mask(size: tuple[int, int], points: Points, *, feather: float = 0.8) ->
 
 
 def ellipse_points(
-    cx: float, cy: float, rx: float, ry: float, angle_deg: float = 0.0, n: int = 90
+    cx: float, cy: float, rx: float, ry: float, angle_deg: float = 0.0, *, n: int = 90
 ) -> list[tuple[float, float]]:
     """An ellipse outline as a polygon."""
     a = math.radians(angle_deg)
@@ -203,9 +201,7 @@ def speckle(
     canvas.paint(colour, dots.astype(np.float32) / 255.0 * opacity * mask)
 
 
-def stroke(
-    size: tuple[int, int], points: Points, width: float, *, closed: bool = False
-) -> Floats:
+def stroke(size: tuple[int, int], points: Points, width: float, *, closed: bool = False) -> Floats:
     """Coverage of a polyline of ``width`` px, antialiased."""
     w, h = size
     mask = np.zeros((h, w), np.uint8)

@@ -87,12 +87,12 @@ def _crop_quad(
 def basket_background(size: int, rng: np.random.Generator) -> Image:
     """A wire-basket-like texture: a dark floor seen through a rotated grid of wires."""
     floor = rng.uniform(20, 110)
-    canvas = np.full((size, size, 3), floor, dtype=np.float32)
-    canvas += rng.normal(0, 8, (size, size, 1)).astype(np.float32)
-    canvas = np.clip(canvas, 0, 255).astype(np.uint8)
+    floor_noise = np.full((size, size, 3), floor, dtype=np.float32)
+    floor_noise += rng.normal(0, 8, (size, size, 1)).astype(np.float32)
+    canvas: Image = np.clip(floor_noise, 0, 255).astype(np.uint8)
     colour = WIRE_COLOURS[int(rng.integers(len(WIRE_COLOURS)))]
     spacing = max(4, int(size * rng.uniform(0.05, 0.12)))
-    thickness = max(1, int(round(size * rng.uniform(0.006, 0.016))))
+    thickness = max(1, round(size * rng.uniform(0.006, 0.016)))
     angle = rng.uniform(0, math.pi / 2)
     centre = size / 2
     reach = int(size * 1.5)
@@ -138,7 +138,7 @@ def draw_hand(image: Image, rng: np.random.Generator) -> Image:
     # Shading across the hand: skin is never one flat colour under a ceiling light.
     shade = np.linspace(rng.uniform(0.7, 1.0), rng.uniform(1.0, 1.2), size, dtype=np.float32)
     skin = tone[None, None, :] * shade[:, None, None]
-    skin = skin + rng.normal(0, 6, image.shape[:2] + (1,)).astype(np.float32)
+    skin = skin + rng.normal(0, 6, (*image.shape[:2], 1)).astype(np.float32)
     out = image.astype(np.float32) * (1 - soft) + skin * soft
     return np.clip(out, 0, 255).astype(np.uint8)
 
@@ -156,7 +156,7 @@ def _lighting(image: Image, rng: np.random.Generator) -> Image:
         spot = np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / rng.uniform(0.1, 0.5))
         out = out * (1 + rng.uniform(-0.3, 0.4) * (spot[..., None] - 0.5))
     out = np.clip(out, 0, 1) ** rng.uniform(0.75, 1.35)  # gamma
-    return (out * 255 + 0.5).astype(np.uint8)
+    return np.asarray(out * 255 + 0.5, dtype=np.uint8)
 
 
 def _blur(image: Image, rng: np.random.Generator) -> Image:
@@ -167,7 +167,7 @@ def _blur(image: Image, rng: np.random.Generator) -> Image:
     kernel = np.zeros((length, length), dtype=np.float32)
     kernel[length // 2, :] = 1.0 / length
     rotation = cv2.getRotationMatrix2D((length / 2 - 0.5, length / 2 - 0.5), rng.uniform(0, 180), 1)
-    kernel = cv2.warpAffine(kernel, rotation, (length, length))
+    kernel = np.asarray(cv2.warpAffine(kernel, rotation, (length, length)), dtype=np.float32)
     kernel /= max(float(kernel.sum()), 1e-6)
     return np.asarray(cv2.filter2D(image, -1, kernel))
 
@@ -194,10 +194,11 @@ def cart_view(
     source = photo
     if shrink > 2.0:
         source = np.asarray(cv2.GaussianBlur(photo, (0, 0), 0.4 * shrink))
-    view = np.asarray(
+    view: Image = np.asarray(
         cv2.warpPerspective(
             source, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
-        )
+        ),
+        dtype=np.uint8,
     )
     if in_basket:
         inside = cv2.warpPerspective(
@@ -219,5 +220,5 @@ def cart_view(
         quality = int(rng.integers(35, 90))
         ok, buffer = cv2.imencode(".jpg", view, [cv2.IMWRITE_JPEG_QUALITY, quality])
         if ok:
-            view = np.asarray(cv2.imdecode(buffer, cv2.IMREAD_COLOR))
+            view = np.asarray(cv2.imdecode(buffer, cv2.IMREAD_COLOR), dtype=np.uint8)
     return view

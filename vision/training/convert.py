@@ -53,9 +53,7 @@ def _dequantise(
     shape: tuple[int, ...] = ()
     if scale.size > 1:
         shape = tuple(-1 if i == axis % values.ndim else 1 for i in range(values.ndim))
-    return np.asarray(
-        (values - zero_point.reshape(shape)) * scale.reshape(shape), dtype=np.float32
-    )
+    return np.asarray((values - zero_point.reshape(shape)) * scale.reshape(shape), dtype=np.float32)
 
 
 def convert(source: Path, model: MobileNetV2 | None = None) -> tuple[MobileNetV2, ConversionReport]:
@@ -75,7 +73,11 @@ def convert(source: Path, model: MobileNetV2 | None = None) -> tuple[MobileNetV2
             raise ConversionError(f"{source}: initializer {name!r} not found")
         return tensors[name]
 
-    model = model or MobileNetV2()
+    if model is None:
+        # The classifier's width comes from the source (1000 for ImageNet).
+        matmuls = [n for n in graph.node if n.op_type == "QLinearMatMul"]
+        width = tensor(matmuls[0].input[3]).shape[-1] if matmuls else 1000
+        model = MobileNetV2(int(width))
     targets = convolutions(model)
     nodes = [n for n in graph.node if n.op_type == "QLinearConv"]
     if len(nodes) != len(targets):
@@ -105,13 +107,18 @@ def convert(source: Path, model: MobileNetV2 | None = None) -> tuple[MobileNetV2
             largest = max(largest, float(np.abs(weight).max()))
 
         matmul = [n for n in graph.node if n.op_type == "QLinearMatMul"]
-        add = [n for n in graph.node if n.op_type == "QLinearAdd" and matmul
-               and n.input[0] == matmul[0].output[0]]
+        add = [
+            n
+            for n in graph.node
+            if n.op_type == "QLinearAdd" and matmul and n.input[0] == matmul[0].output[0]
+        ]
         if len(matmul) != 1 or len(add) != 1:
             raise ConversionError(f"{source}: classifier (QLinearMatMul + QLinearAdd) not found")
         # MatMul weight is [in, out]: its per-channel scales run along the output axis.
-        w = _dequantise(*(tensor(name) for name in matmul[0].input[3:6]), axis=1)
-        b = _dequantise(*(tensor(name) for name in add[0].input[3:6]))
+        w_q, w_scale, w_zp = (tensor(name) for name in matmul[0].input[3:6])
+        w = _dequantise(w_q, w_scale, w_zp, axis=1)
+        b_q, b_scale, b_zp = (tensor(name) for name in add[0].input[3:6])
+        b = _dequantise(b_q, b_scale, b_zp)
         if w.shape != (model.classifier.in_features, model.classifier.out_features):
             raise ConversionError(f"{source}: classifier weight has shape {w.shape}")
         model.classifier.weight.copy_(torch.from_numpy(np.ascontiguousarray(w.T)))

@@ -15,8 +15,8 @@ classifier) together; it is what is exported to ONNX.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
+from torch.nn import functional
 
 # (expansion t, output channels c, repeats n, first stride s): Sandler et al. 2018, table 2.
 INVERTED_RESIDUAL_SETTING: tuple[tuple[int, int, int, int], ...] = (
@@ -38,7 +38,14 @@ class ConvReLU6(nn.Sequential):
     """Convolution with bias (BatchNorm folded) followed by ReLU6, or no activation."""
 
     def __init__(
-        self, c_in: int, c_out: int, kernel: int, stride: int = 1, groups: int = 1, act: bool = True
+        self,
+        c_in: int,
+        c_out: int,
+        kernel: int,
+        stride: int = 1,
+        *,
+        groups: int = 1,
+        act: bool = True,
     ) -> None:
         layers: list[nn.Module] = [
             nn.Conv2d(c_in, c_out, kernel, stride, (kernel - 1) // 2, groups=groups, bias=True)
@@ -86,7 +93,7 @@ class MobileNetV2(nn.Module):
 
     def pooled(self, x: torch.Tensor) -> torch.Tensor:
         """The 1280-d globally averaged feature."""
-        return torch.flatten(F.adaptive_avg_pool2d(self.features(x), 1), 1)
+        return torch.flatten(functional.adaptive_avg_pool2d(self.features(x), 1), 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out: torch.Tensor = self.classifier(self.pooled(x))
@@ -142,9 +149,9 @@ class GroceryNet(nn.Module):
 
     def head(self, trunk_features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(embedding, logits) from the trunk's feature map (what training runs on the cache)."""
-        pooled = torch.flatten(F.adaptive_avg_pool2d(self.tail(trunk_features), 1), 1)
-        embedding = F.normalize(self.embed(self.dropout(pooled)), dim=1, eps=1e-12)
-        weights = F.normalize(self.class_weights, dim=1, eps=1e-12)
+        pooled = torch.flatten(functional.adaptive_avg_pool2d(self.tail(trunk_features), 1), 1)
+        embedding = functional.normalize(self.embed(self.dropout(pooled)), dim=1, eps=1e-12)
+        weights = functional.normalize(self.class_weights, dim=1, eps=1e-12)
         logits = self.log_scale.exp() * embedding @ weights.t()
         return embedding, logits
 
