@@ -286,7 +286,14 @@ class CartApp:
         if cfg.scale.driver != "none":
             parts.extend(build_scale(loaded, data_dir, engine.submit, monitor, warnings))
         on_crop = evidence.on_item_crop if privacy.keep_evidence_crops else None
-        cameras = build_cameras(loaded, data_dir, engine.submit, warnings, on_crop)
+        cameras = build_cameras(
+            loaded,
+            data_dir,
+            engine.submit,
+            warnings,
+            on_crop,
+            known_code=lambda gtin: catalog.by_gtin(gtin) is not None,
+        )
         parts.extend(cameras.parts)
         health = _build_health(clock, engine, store_link, parts, cameras)
         parts.append(HealthPoller(health))

@@ -31,7 +31,7 @@ from vision.motion import MotionGate, MotionSettings
 from vision.recognition.gallery import Gallery, GalleryError
 from vision.recognition.manifest import DEFAULT_MANIFEST, Manifest, ModelError
 from vision.recognition.service import ProductRecogniser
-from vision.tracking import ItemTracker, TrackerSettings
+from vision.tracking import ItemTracker, KnownCode, TrackerSettings
 from vision.types import Candidate
 from vision.worker import OnCrop, VisionWorker
 
@@ -148,10 +148,14 @@ def build_cameras(
     submit: Callable[[Sensed], None],
     warnings: list[str],
     on_crop: OnCrop | None = None,
+    *,
+    known_code: KnownCode | None = None,
 ) -> CameraRig:
     """Capture parts and vision workers for every ``[[cameras]]`` entry, in start order.
 
-    ``on_crop`` hears each observed item's basket-region crop (evidence keeping; None: off)."""
+    ``on_crop`` hears each observed item's basket-region crop (evidence keeping; None: off).
+    ``known_code`` tells the trackers which GTINs the catalog sells: one clean read of such a
+    code is accepted without a second frame."""
     cfg = loaded.config
     if not cfg.cameras:
         return CameraRig()
@@ -191,7 +195,14 @@ def build_cameras(
             ),
             settings.roi,
         )
-        tracker = ItemTracker(camera.id, TrackerSettings())
+        tracker = ItemTracker(
+            camera.id,
+            TrackerSettings(
+                barcode_agreement_frames=cfg.vision.barcode_agreement_frames,
+                recognition_top_k=cfg.vision.recognition_top_k,
+            ),
+            known_code=known_code,
+        )
         worker = VisionWorker(
             capture,
             gate,

@@ -15,6 +15,7 @@ import cv2
 import pytest
 
 from cart_app.pricing import format_money
+from vision.barcode import BarcodeReader
 
 pytestmark = pytest.mark.slow
 
@@ -95,3 +96,8 @@ def test_the_demo_trip_pays_the_right_receipt_and_photographs_each_step(tmp_path
         image = cv2.imread(str(shot))
         assert image is not None and image.shape[0] >= 600 and image.std() > 5, shot
     assert f"{STEPS} screenshots of the touchscreen in {out / 'screenshots'}/" in run.stdout
+    # The handoff screen shows the QR code the exit lane scanned: a signed basket token.
+    handoff = next(shot for shot in shots if shot.name.startswith("10-"))
+    codes = BarcodeReader().read(cv2.imread(str(handoff)))
+    assert [c.symbology for c in codes] == ["qr"], codes
+    assert codes[0].text.startswith("SC1:")
