@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 
 from cart_app.pricing import format_money
@@ -98,6 +99,8 @@ def test_the_demo_trip_pays_the_right_receipt_and_photographs_each_step(tmp_path
     assert f"{STEPS} screenshots of the touchscreen in {out / 'screenshots'}/" in run.stdout
     # The handoff screen shows the QR code the exit lane scanned: a signed basket token.
     handoff = next(shot for shot in shots if shot.name.startswith("10-"))
-    codes = BarcodeReader().read(cv2.imread(str(handoff)))
+    screen = cv2.imread(str(handoff))
+    assert screen is not None
+    codes = BarcodeReader().read(screen.astype(np.uint8))
     assert [c.symbology for c in codes] == ["qr"], codes
     assert codes[0].text.startswith("SC1:")
