@@ -27,6 +27,12 @@ def problems_of(text: str) -> list[tuple[str, int | None, str]]:
         ("[pricing]\nweight_increment_g = 2.5\n", "pricing.weight_increment_g", 2, "integer"),
         ("[scale]\nsettle_time_s = -1\n", "scale.settle_time_s", 2, "greater than 0"),
         ("[store]\nmode = 'cloud'\n", "store.mode", 2, "'embedded' or 'http'"),
+        (
+            "[[cameras]]\nid = 'a'\nsource = 'synthetic'\nreconnect_backoff_max_s = 0.1\n",
+            "cameras[0].reconnect_backoff_max_s",
+            4,
+            "greater than or equal to 0.25",
+        ),
         ("bogus = 1\n", "bogus", 1, "unknown key"),
         (
             "[fusion]\n# comment\n\nprompt_timeout_s = true\n",

@@ -149,7 +149,10 @@ class CameraConfig(_Section):
         description="Basket opening as (x, y, w, h) fractions of the frame.",
     )
     reconnect_backoff_max_s: PositiveSeconds = Field(
-        10.0, description="Cap of the doubling delay before reopening a lost camera."
+        10.0,
+        ge=0.25,
+        description="Cap of the doubling delay before reopening a lost camera (at least the "
+        "first delay, 0.25 s).",
     )
 
 

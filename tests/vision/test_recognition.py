@@ -9,6 +9,7 @@ come out ``Unknown``. Nothing here asserts on wall time.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -295,3 +296,29 @@ def test_cli_info_and_bad_model(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "verified" in capsys.readouterr().out
     assert model_cli.main(["info", "--model", str(tmp_path / "missing.json")]) == 1
     assert "missing.json" in capsys.readouterr().err
+
+
+def test_enrolment_waits_for_a_classification_in_progress(
+    recogniser: Recogniser, tmp_path: Path
+) -> None:
+    """Staff enrol from the UI's job thread while vision workers classify the same gallery:
+    the gallery changes only between classifications, never under one."""
+    product = ProductRecogniser(
+        recogniser, Gallery(recogniser.dim), gallery_path=tmp_path / "gallery.npz"
+    )
+    product.enroll("orange", [render("orange", seed) for seed in range(3)])
+    done = threading.Event()
+
+    def enrol() -> None:
+        product.enroll("leaf", [render("leaf", 100)])
+        done.set()
+
+    with product._gallery_lock:  # a worker is classifying
+        writer = threading.Thread(target=enrol)
+        writer.start()
+        # The writer embeds its views (outside the lock), then must wait for the reader.
+        assert not done.wait(1.0)
+        assert product.gallery.labels == ("orange",)
+    writer.join(30)
+    assert done.is_set()
+    assert set(product.gallery.labels) == {"orange", "leaf"}

@@ -8,6 +8,7 @@ batch = recogniser.recognise(crops, top_k=5, budget_s=0.25)  # vision worker, pe
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -53,6 +54,10 @@ class ProductRecogniser:
         )
         self.augmentation = augmentation or Augmentation()
         self.gallery_path = gallery_path
+        # Staff enrol from the UI's job thread while vision workers classify: the gallery's
+        # arrays are replaced as a pair, so readers and writers take turns on them. Embedding
+        # (the slow part, thread-safe in onnxruntime) stays outside the lock.
+        self._gallery_lock = threading.Lock()
 
     @classmethod
     def open(
@@ -87,23 +92,28 @@ class ProductRecogniser:
         if not images:
             raise ValueError("enrolment needs at least one image")
         views = all_views(images, self.augmentation)
-        return self.gallery.add(label, self.recogniser.embed(views))
+        embeddings = self.recogniser.embed(views)
+        with self._gallery_lock:
+            return self.gallery.add(label, embeddings)
 
     def remove(self, label: str) -> int:
         """Forget ``label``; returns how many references were dropped."""
-        return self.gallery.remove(label)
+        with self._gallery_lock:
+            return self.gallery.remove(label)
 
     def save(self, path: Path | str | None = None) -> Path:
         """Write the gallery (to the path it was opened from unless ``path`` is given)."""
         target = Path(path) if path is not None else self.gallery_path
         if target is None:
             raise ValueError("no gallery path: pass one")
-        self.gallery.save(target)
+        with self._gallery_lock:
+            self.gallery.save(target)
         return target
 
     def classify(self, embedding: npt.ArrayLike, top_k: int = 5) -> Recognition:
         """Candidates with calibrated probabilities for one embedding, or ``Unknown``."""
-        return self.gallery.classify(embedding, top_k, self.settings)
+        with self._gallery_lock:
+            return self.gallery.classify(embedding, top_k, self.settings)
 
     def recognise(
         self, crops: Sequence[Image], *, top_k: int = 5, budget_s: float | None = None
@@ -116,5 +126,8 @@ class ProductRecogniser:
         else:
             done = self.recogniser.embed_within(crops, budget_s)
             embeddings, skipped, elapsed = done.embeddings, done.skipped, done.elapsed_s
-        results = self.gallery.classify_many(embeddings, top_k, self.settings) if len(crops) else ()
+        results: tuple[Recognition, ...] = ()
+        if len(crops):
+            with self._gallery_lock:
+                results = self.gallery.classify_many(embeddings, top_k, self.settings)
         return FrameRecognition(results, skipped, elapsed)
