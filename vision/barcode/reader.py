@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import cv2
@@ -61,6 +61,8 @@ from vision.types import BarcodeRead
 Image = Gray
 Point = tuple[float, float]
 Box = tuple[float, float, float, float]
+View = tuple[str, Gray, Affine, tuple[Decoder, ...]]
+"""A view to decode: its name, pixels, the map back to frame pixels, the decoders to run."""
 
 STAGES = ("full", "deblur", "regions", "regions-enhanced", "small-frame")
 """The reader's stages, in the order they run."""
@@ -333,43 +335,50 @@ class BarcodeReader:
         pool = _Pool(s, gray, len(self._all))
         regions: tuple[Region, ...] | None = None
         for stage in s.stages:
+            # Views are built lazily and the budget is checked before each one: locating,
+            # deblurring and upscaling cost as much as decoding, so none is made in vain.
+            if stage != "full" and self._clock() > deadline:
+                break
+            views: Iterator[View]
             if stage == "full":
-                views = [("full", gray, _IDENTITY, self._primary)]
-                views += [self._roi_view(gray, i, roi) for i, roi in enumerate(regions_of_interest)]
+                first = [("full", gray, _IDENTITY, self._primary)]
+                first += [self._roi_view(gray, i, roi) for i, roi in enumerate(regions_of_interest)]
+                views = iter(first)
             elif stage in ("regions", "regions-enhanced"):
                 if regions is None:
                     regions = find_regions(gray, s.locate)[: s.max_regions]
                 views = self._region_views(gray, regions, stage == "regions-enhanced")
             elif stage == "small-frame":
                 small = max(gray.shape) <= s.small_frame_px
-                views = self._small_frame_views(gray) if small else []
+                views = self._small_frame_views(gray) if small else iter(())
             else:
                 if regions is None:
                     regions = find_regions(gray, s.locate)[: s.max_regions]
                 views = self._deblur_views(gray, regions)
-            done = False
-            for name, view, back, decoders in views:
-                if self._clock() > deadline:
-                    done = True
-                    break
-                for decoder in decoders:
-                    for raw in decoder.decode(view):
-                        pool.add(raw, name, map_points(raw.polygon, back))
-                if pool.accepted():
-                    done = True
-                    break
-            if done:
+            if self._decode_views(views, pool, deadline):
                 break
         return self._results(pool)
+
+    def _decode_views(self, views: Iterator[View], pool: _Pool, deadline: float) -> bool:
+        """Decode ``views`` into ``pool`` until a code is accepted or time is up (True then)."""
+        while self._clock() <= deadline:
+            view = next(views, None)
+            if view is None:
+                return False
+            name, image, back, decoders = view
+            for decoder in decoders:
+                for raw in decoder.decode(image):
+                    pool.add(raw, name, map_points(raw.polygon, back))
+            if pool.accepted():
+                return True
+        return True
 
     def read_best(self, image: Image) -> BarcodeRead | None:
         """The best-supported code in ``image``, or None (the vision worker's ``decode``)."""
         reads = self.read(image)
         return reads[0] if reads else None
 
-    def _roi_view(
-        self, gray: Image, index: int, roi: Box
-    ) -> tuple[str, Image, Affine, tuple[Decoder, ...]]:
+    def _roi_view(self, gray: Image, index: int, roi: Box) -> View:
         h, w = gray.shape
         x0, y0 = max(0, int(roi[0])), max(0, int(roi[1]))
         x1, y1 = min(w, int(np.ceil(roi[2]))), min(h, int(np.ceil(roi[3])))
@@ -381,32 +390,27 @@ class BarcodeReader:
 
     def _region_views(
         self, gray: Image, regions: Sequence[Region], enhanced: bool
-    ) -> list[tuple[str, Image, Affine, tuple[Decoder, ...]]]:
+    ) -> Iterator[View]:
         s = self.settings
-        views = []
         for i, region in enumerate(regions):
             fit = s.region_target_px / max(region.length, 1.0)
             if not enhanced:
                 crop, back = upright_crop(gray, region, zoom=min(3.0, max(1.0, fit)))
-                views.append((f"region{i}", crop, back, self._all))
+                yield (f"region{i}", crop, back, self._all)
                 continue
             crop, back = upright_crop(gray, region, zoom=min(4.0, max(1.0, fit)))
             crop = self._equalise(crop)
             # Smoothing along the bars (they are vertical here) averages noise and print
             # texture away without touching the widths the decoders measure.
             smooth = u8(cv2.blur(crop, (1, 7)))
-            views.append((f"region{i}-clahe-smooth", smooth, back, self._all))
-            views.append((f"region{i}-clahe-sharp", _sharpen(crop, 2.0), back, self._all))
+            yield (f"region{i}-clahe-smooth", smooth, back, self._all)
+            yield (f"region{i}-clahe-sharp", _sharpen(crop, 2.0), back, self._all)
             if fit < 0.75:
                 # Big, soft symbols: halving them steepens their edges for zbar.
                 crop, back = upright_crop(gray, region, zoom=0.5)
-                views.append((f"region{i}-half", crop, back, self._all))
-        return views
+                yield (f"region{i}-half", crop, back, self._all)
 
-    def _small_frame_views(
-        self, gray: Image
-    ) -> list[tuple[str, Image, Affine, tuple[Decoder, ...]]]:
-        views = []
+    def _small_frame_views(self, gray: Image) -> Iterator[View]:
         for zoom, kind in self.settings.small_frame_views:
             big = u8(cv2.resize(gray, None, fx=zoom, fy=zoom, interpolation=cv2.INTER_CUBIC))
             if "clahe" in kind:
@@ -414,31 +418,26 @@ class BarcodeReader:
             if "sharp" in kind:
                 big = _sharpen(big, zoom * 2 / 3)
             back = np.array([[1 / zoom, 0.0, 0.0], [0.0, 1 / zoom, 0.0]])
-            views.append((f"full-x{zoom:g}-{kind}", big, back, self._all))
-        return views
+            yield (f"full-x{zoom:g}-{kind}", big, back, self._all)
 
-    def _deblur_views(
-        self, gray: Image, regions: Sequence[Region]
-    ) -> list[tuple[str, Image, Affine, tuple[Decoder, ...]]]:
+    def _deblur_views(self, gray: Image, regions: Sequence[Region]) -> Iterator[View]:
         s = self.settings
         candidates: list[tuple[str, Image, Affine]] = [("full", gray, _IDENTITY)]
         for i, region in enumerate(regions):
             fit = s.region_target_px / max(region.length, 1.0)
             crop, back = upright_crop(gray, region, zoom=min(3.0, max(1.0, fit)))
             candidates.append((f"region{i}", crop, back))
-        views = []
         for name, image, back in candidates:
             length, strength = estimate_blur_length(image)
             if strength <= s.deblur_min_strength:
                 sharp = deblur_rows(image, length, noise=s.deblur_noise)
-                views.append((f"{name}-deblur{length}", sharp, back, self._all))
+                yield (f"{name}-deblur{length}", sharp, back, self._all)
                 if name != "full":
                     continue
                 # The full frame may hold the code at any angle: smoothing along the bars
                 # only helps an upright one, which is the frame's own orientation here.
                 smooth = u8(cv2.blur(sharp, (1, 9)))
-                views.append((f"{name}-deblur{length}-smooth", smooth, back, self._all))
-        return views
+                yield (f"{name}-deblur{length}-smooth", smooth, back, self._all)
 
     def _results(self, pool: _Pool) -> tuple[BarcodeRead, ...]:
         accepted = sorted(pool.accepted(), key=pool.support, reverse=True)
