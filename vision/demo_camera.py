@@ -29,7 +29,14 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from vision.render.products import Cutout, ProductLike, Side, paste, render_cutout
+from vision.render.products import (
+    Cutout,
+    ProductLike,
+    Side,
+    group_cutouts,
+    paste,
+    render_cutout,
+)
 from vision.sources import Image, SourceFrame
 from vision.synthetic import ScriptedItem, render_background
 from vision.types import Direction
@@ -181,7 +188,9 @@ class DemoCamera:
             return self._playing
 
     def _start(self, item: Pass, now: float, done: Future[Image | None]) -> _Playing:
-        sprite = _group(render_cutout(item.product, view=item.view, side=item.side), item.count)
+        sprite = group_cutouts(
+            render_cutout(item.product, view=item.view, side=item.side), item.count, step=0.6
+        )
         h, w = sprite.alpha.shape
         fit = min(1.0, 0.9 * self._width / w, 0.9 * self._height / h)
         if fit < 1.0:  # too big for the frame: drawn smaller, as if further from the camera
@@ -207,25 +216,3 @@ def _scaled(cutout: Cutout, factor: float) -> Cutout:
     bgr = cv2.resize(cutout.bgr, size, interpolation=cv2.INTER_AREA)
     alpha = cv2.resize(cutout.alpha, size, interpolation=cv2.INTER_AREA)
     return Cutout(np.asarray(bgr, np.uint8), np.asarray(alpha, np.float32))
-
-
-def _group(cutout: Cutout, count: int) -> Cutout:
-    """``count`` copies of ``cutout`` side by side, overlapping a little (several units at once)."""
-    if count == 1:
-        return cutout
-    h, w = cutout.alpha.shape
-    # Overlapping, as units held together are: three 1 kg tubs still fit the frame unscaled
-    # (scaling would blur the barcode's whole-pixel modules).
-    step = int(w * 0.6)
-    width = w + step * (count - 1)
-    # Premultiplied "over": each copy covers the ones before it, edges stay clean.
-    colour = np.zeros((h, width, 3), np.float32)
-    alpha = np.zeros((h, width), np.float32)
-    a = cutout.alpha
-    src = cutout.bgr.astype(np.float32) * a[:, :, None]
-    for i in range(count):
-        x = i * step
-        colour[:, x : x + w] = src + colour[:, x : x + w] * (1 - a[:, :, None])
-        alpha[:, x : x + w] = a + alpha[:, x : x + w] * (1 - a)
-    bgr = colour / np.maximum(alpha, 1e-6)[:, :, None]
-    return Cutout(np.clip(bgr, 0, 255).astype(np.uint8), alpha)

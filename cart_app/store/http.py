@@ -245,27 +245,8 @@ class _DeadlineHTTPConnection(HTTPConnection):
                 self._watchdog.disarm()
 
 
-class _DeadlineHTTPSConnection(HTTPSConnection):
-    """The TLS twin of :class:`_DeadlineHTTPConnection`."""
-
-    _watchdog: _Watchdog | None = None
-
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        self._watchdog = self._watchdog or _Watchdog(self)
-        self._watchdog.arm()
-        try:
-            super().request(*args, **kwargs)
-        except BaseException:
-            self._watchdog.disarm()
-            raise
-        self._watchdog.check()
-
-    def getresponse(self) -> Any:
-        try:
-            return super().getresponse()
-        finally:
-            if self._watchdog is not None:
-                self._watchdog.disarm()
+class _DeadlineHTTPSConnection(_DeadlineHTTPConnection, HTTPSConnection):
+    """The TLS twin of :class:`_DeadlineHTTPConnection` (its methods reach TLS through the MRO)."""
 
 
 class _DeadlineHTTPPool(HTTPConnectionPool):

@@ -301,3 +301,27 @@ def product_views(
     if produce_kind(product) is None:
         images += [render_crop(product, view=v, side="back") for v in back_views]
     return images
+
+
+def group_cutouts(cutout: Cutout, count: int, *, step: float = 0.6) -> Cutout:
+    """``count`` copies of ``cutout`` side by side, each ``step`` of a width to the right of the
+    one before and covering it (several units held together).
+
+    Units overlap as a hand holds them, so three 1 kg tubs still fit a frame unscaled (scaling
+    would blur a barcode's whole-pixel modules). Premultiplied "over" keeps the edges clean.
+    """
+    if count == 1:
+        return cutout
+    h, w = cutout.alpha.shape
+    shift = int(w * step)
+    width = w + shift * (count - 1)
+    colour = np.zeros((h, width, 3), np.float32)
+    alpha = np.zeros((h, width), np.float32)
+    a = cutout.alpha
+    src = cutout.bgr.astype(np.float32) * a[:, :, None]
+    for i in range(count):
+        x = i * shift
+        colour[:, x : x + w] = src + colour[:, x : x + w] * (1 - a[:, :, None])
+        alpha[:, x : x + w] = a + alpha[:, x : x + w] * (1 - a)
+    bgr = colour / np.maximum(alpha, 1e-6)[:, :, None]
+    return Cutout(np.clip(bgr, 0, 255).astype(np.uint8), alpha)

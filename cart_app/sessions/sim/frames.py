@@ -23,7 +23,14 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from vision.render.products import CatalogProduct, Cutout, Side, paste, render_cutout
+from vision.render.products import (
+    CatalogProduct,
+    Cutout,
+    Side,
+    group_cutouts,
+    paste,
+    render_cutout,
+)
 from vision.synthetic import ScriptedItem, render_background
 from vision.types import Direction
 
@@ -59,31 +66,12 @@ class PassSpec:
 @functools.lru_cache(maxsize=512)
 def _sprite(product: CatalogProduct, view: int, side: Side, count: int, scale: float) -> Cutout:
     cutout = _bag(view) if product.sku == BAG else render_cutout(product, view=view, side=side)
-    cutout = _side_by_side(cutout, count)
+    cutout = group_cutouts(cutout, count, step=0.8)
     if scale == 1.0:
         return cutout
     bgr = cv2.resize(cutout.bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     alpha = cv2.resize(cutout.alpha, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     return Cutout(np.asarray(bgr, np.uint8), np.asarray(alpha, np.float32))
-
-
-def _side_by_side(cutout: Cutout, count: int) -> Cutout:
-    """``count`` units overlapping a little, as a hand holds several at once."""
-    if count == 1:
-        return cutout
-    h, w = cutout.alpha.shape
-    step = int(w * 0.8)
-    width = w + step * (count - 1)
-    colour = np.zeros((h, width, 3), np.float32)
-    alpha = np.zeros((h, width), np.float32)
-    a = cutout.alpha
-    src = cutout.bgr.astype(np.float32) * a[:, :, None]
-    for i in range(count):
-        x = i * step
-        colour[:, x : x + w] = src + colour[:, x : x + w] * (1 - a[:, :, None])
-        alpha[:, x : x + w] = a + alpha[:, x : x + w] * (1 - a)
-    bgr = colour / np.maximum(alpha, 1e-6)[:, :, None]
-    return Cutout(np.clip(bgr, 0, 255).astype(np.uint8), alpha)
 
 
 def _bag(view: int) -> Cutout:
