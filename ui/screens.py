@@ -24,6 +24,7 @@ from kivy.uix.recycleview import RecycleView  # noqa: F401  (used by kv rules)
 from kivy.uix.screenmanager import Screen
 
 from ui.controller import CartUi
+from ui.viewmodels import formatting as fmt
 from ui.viewmodels.prompt import ChoiceView, PromptView
 
 
@@ -183,14 +184,7 @@ class SearchScreen(CartScreen):
 
     def key(self, value: str) -> None:
         """A key of the on-screen keyboard."""
-        text = self.text
-        if value == "\b":
-            text = text[:-1]
-        elif value == "\x1b":
-            text = ""
-        else:
-            text += value
-        ctl().search(text)
+        ctl().search(fmt.typed(self.text, value))
 
 
 class ResultRow(BoxLayout):  # type: ignore[misc]

@@ -133,14 +133,8 @@ class EnrolPanel(BoxLayout):  # type: ignore[misc]
 
     def key(self, value: str) -> None:
         """A key of the search keyboard."""
-        text = self.view.query if self.view is not None else ""
-        if value == "\b":
-            text = text[:-1]
-        elif value == "\x1b":
-            text = ""
-        else:
-            text += value
-        ctl().enrol_search(text)
+        query = self.view.query if self.view is not None else ""
+        ctl().enrol_search(fmt.typed(query, value))
 
 
 class EnrolResultRow(BoxLayout):  # type: ignore[misc]

@@ -58,3 +58,17 @@ def test_grams_text(grams: float, text: str) -> None:
 def test_money_is_the_core_format() -> None:
     assert fmt.money(-1250, "SEK") == "-12,50 kr"
     assert fmt.money(123456, "USD") == "$1,234.56"
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "expected"),
+    [
+        ("mjö", "l", "mjöl"),
+        ("mjöl", "\b", "mjö"),
+        ("", "\b", ""),
+        ("mjölk", "\x1b", ""),
+        ("7350", " ", "7350 "),
+    ],
+)
+def test_typed_on_the_on_screen_keyboard(text: str, key: str, expected: str) -> None:
+    assert fmt.typed(text, key) == expected

@@ -60,3 +60,12 @@ def per_unit_detail(quantity: int, unit_cents: int, currency: str) -> str:
 def group(value: float) -> str:
     """A whole number with thin grouping, as weights read on screen: ``1234.4`` → ``"1 234"``."""
     return f"{whole_grams(value):,}".replace(",", " ")
+
+
+def typed(text: str, key: str) -> str:
+    """``text`` after one key of the on-screen keyboard: ``\b`` deletes, ``\x1b`` clears."""
+    if key == "\b":
+        return text[:-1]
+    if key == "\x1b":
+        return ""
+    return text + key
