@@ -238,8 +238,29 @@ def issue_token(key: CartKey, claims: TokenClaims) -> str:
         raise TokenError(f"claims name key {claims.key_id}, signing key is {key.key_id}")
     payload = _pack(claims)
     signature = key.sign(DOMAIN + payload)
-    body = base64.b32encode(payload + signature).decode("ascii").rstrip("=")
-    return TOKEN_PREFIX + body
+    return TOKEN_PREFIX + b32_text(payload + signature)
+
+
+def b32_text(raw: bytes) -> str:
+    """``raw`` as unpadded upper-case base32 (compact in a QR code's alphanumeric mode)."""
+    return base64.b32encode(raw).decode("ascii").rstrip("=")
+
+
+def b32_bytes(body: str) -> bytes:
+    """The bytes of an unpadded base32 ``body``; ValueError ("is not …") unless canonical.
+
+    Re-encoding must give the same text: otherwise trailing bits were altered, and two
+    different strings would carry one signature.
+    """
+    if not _B32_RE.fullmatch(body):
+        raise ValueError("is not upper-case base32")
+    try:
+        raw = base64.b32decode(body + "=" * (-len(body) % 8))
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError(f"does not decode: {exc}") from exc
+    if b32_text(raw) != body:
+        raise ValueError("is not canonical base32")
+    return raw
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,17 +283,10 @@ def parse_token(token: str) -> ParsedToken:
         raise TokenMalformed(f"token is {len(token)} characters, more than {MAX_TOKEN_TEXT}")
     if not token.startswith(TOKEN_PREFIX):
         raise TokenMalformed(f"token does not start with {TOKEN_PREFIX!r}")
-    body = token[len(TOKEN_PREFIX) :]
-    if not _B32_RE.fullmatch(body):
-        raise TokenMalformed("token body is not upper-case base32")
     try:
-        raw = base64.b32decode(body + "=" * (-len(body) % 8))
-    except (binascii.Error, ValueError) as exc:
-        raise TokenMalformed(f"token body does not decode: {exc}") from exc
-    # Re-encoding must give the same text: otherwise trailing bits were altered, and two
-    # different strings would carry one signature.
-    if base64.b32encode(raw).decode("ascii").rstrip("=") != body:
-        raise TokenMalformed("token body is not canonical base32")
+        raw = b32_bytes(token[len(TOKEN_PREFIX) :])
+    except ValueError as exc:
+        raise TokenMalformed(f"token body {exc}") from exc
     if len(raw) < _HEAD.size + 2 + SIGNATURE_BYTES:
         raise TokenMalformed("token is truncated")
     payload, signature = raw[:-SIGNATURE_BYTES], raw[-SIGNATURE_BYTES:]
