@@ -32,6 +32,7 @@ from cart_app.events import (
     Unlock,
     VoidLine,
 )
+from cart_app.fusion.choices import accepts
 from cart_app.records import (
     CouponApplied,
     HandoffQueued,
@@ -188,8 +189,12 @@ def decide(state: BasketState, cmd: Command, ctx: DecideContext) -> list[Record]
             if pending is None:
                 raise Rejected(f"no pending prompt {cmd.prompt_id}")
             # Timeouts and the system (an unresolved item taken back out) close a prompt with
-            # an answer that is not one of the shopper's choices.
-            if cmd.answer not in pending.choices and cmd.answered_by not in ("timeout", "system"):
+            # an answer that is not one of the shopper's choices; "something else" lets the
+            # shopper name any product (fusion checked it against the weight).
+            if not accepts(pending.choices, cmd.answer) and cmd.answered_by not in (
+                "timeout",
+                "system",
+            ):
                 raise Rejected(f"{cmd.answer!r} is not one of {list(pending.choices)}")
             return [PromptAnswered(cmd.prompt_id, cmd.answer, cmd.answered_by)]
         case Tare():

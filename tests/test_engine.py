@@ -121,7 +121,12 @@ def test_prompts_answer_and_expire(
     assert [p.prompt_id for p in s.basket.pending_prompts] == ["p1"]
     assert "answer the open question" in rejected(engine.handle(RequestCheckout()))
     assert "not one of" in rejected(engine.handle(Answer("p1", "nonsense")))
+    # A product the prompt did not list is an answer only where it offers "something else".
+    assert "not one of" in rejected(engine.handle(Answer("p1", demo_products.unit[2].sku)))
     s = snap(engine.handle(Answer("p1", b.sku)))
+    assert s.basket.pending_prompts == ()
+    engine.handle(Ask("which item?", (a.sku, ":other"), prompt_id="p3"))
+    s = snap(engine.handle(Answer("p3", demo_products.unit[2].sku)))
     assert s.basket.pending_prompts == ()
     engine.handle(Ask("still there?", ("yes",), prompt_id="p2"))
     clock.advance(29)

@@ -12,6 +12,7 @@ Pure logic on the engine thread with an injectable clock (``docs/fusion.md``):
 from cart_app.fusion.choices import (
     NOT_MINE,
     NOTHING,
+    OTHER,
     SCAN,
     SHOW,
     ChoiceItem,
@@ -25,6 +26,7 @@ from cart_app.fusion.settings import FusionSettings
 __all__ = [
     "NOTHING",
     "NOT_MINE",
+    "OTHER",
     "SCAN",
     "SHOW",
     "WITHDRAWN",

@@ -27,7 +27,11 @@ NOT_MINE = ":not_mine"
 """The shopper's own item: its weight is tared (added), or it was taken out (removed)."""
 NOTHING = ":none"
 """Nothing went in (offered for items too light for the scale)."""
-SPECIAL = frozenset({SCAN, SHOW, NOT_MINE, NOTHING})
+OTHER = ":other"
+"""Something else: the shopper finds the product by name or code (the answer is the product
+choice they pick, which need not be one of the prompt's; fusion checks it against the weight).
+Offered on every prompt about an item, so no prompt is a dead end."""
+SPECIAL = frozenset({SCAN, SHOW, NOT_MINE, NOTHING, OTHER})
 
 _SKU = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
 _ITEM = re.compile(
@@ -102,6 +106,12 @@ def decode_choice(choice: str) -> tuple[ChoiceItem, ...]:
             )
         )
     return tuple(items)
+
+
+def accepts(choices: Sequence[str], answer: str) -> bool:
+    """Whether ``answer`` may answer a prompt offering ``choices``: one of them, or any product
+    choice where the prompt offers :data:`OTHER`."""
+    return answer in choices or (OTHER in choices and is_product_choice(answer))
 
 
 def is_product_choice(choice: str) -> bool:

@@ -50,6 +50,7 @@ from cart_app.fusion.hypotheses import (
     verdict,
     view_observation,
 )
+from cart_app.fusion.named import check_named
 from cart_app.fusion.settings import FusionSettings
 from cart_app.fusion.weights import best_quantity, is_per_kg, reading_sigma
 from cart_app.session import SessionState
@@ -58,6 +59,8 @@ from vision.types import BarcodeRead, Direction, ItemObservation
 
 log = logging.getLogger(__name__)
 
+OWN_BAG_LABEL = "own-bag"
+"""Reserved recognition label of the shoppers' own bags (no SKU; enrolled by the store)."""
 WITHDRAWN = "withdrawn"
 """Answer recorded (by ``"system"``) when an unresolved item is taken back out."""
 
@@ -200,6 +203,19 @@ class Fuser:
             weights = tuple(w for w in self._state.weights if w is not undone)
             self._state = replace(self._state, weights=weights)
             return self._process(self._clock.monotonic(), self._book())
+        asked = next(
+            (
+                p
+                for p in self._state.prompts
+                if p.context.change is not None and _withdraws(change, p.context.change)
+            ),
+            None,
+        )
+        if asked is not None:
+            # The scale withdrew an increase fusion already asked about: the question is moot.
+            self._drop_prompt(asked.prompt_id)
+            withdrawn: list[Command] = [Answer(asked.prompt_id, WITHDRAWN, "system")]
+            return withdrawn + self._process(self._clock.monotonic(), self._book())
         commands: list[Command] = []
         if basket.state in _FROZEN:
             # The basket is frozen during checkout: any weight change reopens shopping (and
@@ -244,35 +260,105 @@ class Fuser:
             if restored is None:
                 return []
             prompt = self._restored(restored)
-        if answer not in prompt.choices:
+        if not ch.accepts(prompt.choices, answer):
             log.warning("answer %r is not a choice of prompt %s", answer, prompt_id)
             return []
-        if answer in (ch.SCAN, ch.SHOW):
-            return []  # the scan, or the item shown to the camera, will answer it
+        if answer in (ch.SCAN, ch.SHOW, ch.OTHER):
+            return []  # the scan, the item shown to the camera, or the named product answers
+        if answer not in prompt.choices:
+            return self._answer_named(
+                prompt, answer, basket, book, answered_by=answered_by, now=now
+            )
         commands: list[Command] = [Answer(prompt_id, answer, answered_by)]
-        context = prompt.context
         if answer == ch.NOT_MINE:
             commands += self._not_mine(prompt)
         elif answer != ch.NOTHING:
-            items = ch.decode_choice(answer)
-            kind = context.kind or (
-                ChangeKind.REMOVE if any(i.line_id for i in items) else ChangeKind.ADD
-            )
-            delta = context.delta_g if context.kind is not None else None
             note = f"answer to prompt {prompt_id} ({prompt.reason})"
-            for item in items:
-                seen = self._seen_in(context, item.sku, book)
-                evidence = Evidence(
-                    EvidenceSource.SHOPPER if answered_by != "staff" else EvidenceSource.STAFF,
-                    weight_delta_g=delta if len(items) == 1 else None,
-                    vision_label=seen[1] if seen else None,
-                    vision_probability=seen[0] if seen else None,
-                    camera_id=seen[2] if seen else None,
-                    note=self._notes(book.product(item.sku), [note]),
-                )
-                commands.append(self._command(kind, _item(item), evidence, book, basket))
+            commands += self._carry_out_choice(
+                prompt, ch.decode_choice(answer), basket, book, answered_by=answered_by, note=note
+            )
         self._drop_prompt(prompt_id)
         return commands + self._process(now, book)
+
+    def _answer_named(
+        self,
+        prompt: OpenPrompt,
+        answer: str,
+        basket: BasketState,
+        book: ProductBook,
+        *,
+        answered_by: str,
+        now: float,
+    ) -> list[Command]:
+        """ "Something else": the shopper named a product the prompt did not offer.
+
+        Carried out when it fits the prompt's weight (``named.check_named``); a shopper's
+        answer that does not fit is recorded and the question asked again (a swap or a
+        mistake: it must not be charged); staff answers are carried out with the misfit noted.
+        """
+        context = prompt.context
+        checked = check_named(
+            ch.decode_choice(answer),
+            context.kind,
+            context.delta_g,
+            basket=basket,
+            book=book,
+            settings=self._settings,
+        )
+        if checked.problem.startswith("unknown product"):
+            log.warning("answer %r to prompt %s: %s", answer, prompt.prompt_id, checked.problem)
+            return []
+        commands: list[Command] = [Answer(prompt.prompt_id, answer, answered_by)]
+        self._drop_prompt(prompt.prompt_id)
+        note = f"answer to prompt {prompt.prompt_id} ({prompt.reason}); named"
+        if checked.fits or (answered_by == "staff" and checked.valid):
+            if not checked.fits:
+                note += f"; weight_unchecked={checked.problem}"
+            commands += self._carry_out_choice(
+                prompt, checked.items, basket, book, answered_by=answered_by, note=note
+            )
+            return commands + self._process(now, book)
+        log.info("named answer %r does not fit: %s", answer, checked.problem)
+        reason = (
+            prompts.REMOVAL_MISMATCH
+            if context.kind is ChangeKind.REMOVE
+            else prompts.WEIGHT_MISMATCH
+        )
+        prompt_id = self._new_id()
+        timeout = self._settings.prompt_timeout_s
+        again = OpenPrompt(prompt_id, reason, prompt.choices, context, now + timeout)
+        self._state = replace(self._state, prompts=(*self._state.prompts, again))
+        return [*commands, Ask(reason, prompt.choices, prompt_id, timeout)]
+
+    def _carry_out_choice(
+        self,
+        prompt: OpenPrompt,
+        items: Sequence[ch.ChoiceItem],
+        basket: BasketState,
+        book: ProductBook,
+        *,
+        answered_by: str,
+        note: str,
+    ) -> list[Command]:
+        """The confirms of a product choice the shopper (or staff) picked or named."""
+        context = prompt.context
+        kind = context.kind or (
+            ChangeKind.REMOVE if any(i.line_id for i in items) else ChangeKind.ADD
+        )
+        delta = context.delta_g if context.kind is not None else None
+        commands: list[Command] = []
+        for item in items:
+            seen = self._seen_in(context, item.sku, book)
+            evidence = Evidence(
+                EvidenceSource.SHOPPER if answered_by != "staff" else EvidenceSource.STAFF,
+                weight_delta_g=delta if len(items) == 1 else None,
+                vision_label=seen[1] if seen else None,
+                vision_probability=seen[0] if seen else None,
+                camera_id=seen[2] if seen else None,
+                note=self._notes(book.product(item.sku), [note]),
+            )
+            commands.append(self._command(kind, _item(item), evidence, book, basket))
+        return commands
 
     def _seen_in(
         self, context: PromptContext, sku: str, book: ProductBook
@@ -317,6 +403,11 @@ class Fuser:
         for change in sorted(self._state.weights, key=lambda c: (c.t_settled, c.t_start)):
             kind = _kind(change)
             group = self._group(change, kind, consumed | reserved)
+            bag = self._own_bag(change, kind, group) if group else None
+            if bag is not None:
+                commands.append(bag)
+                consumed |= set(group)
+                continue
             views = [
                 view_observation(self._state.observations[i], kind, book, settings) for i in group
             ]
@@ -348,6 +439,30 @@ class Fuser:
         observations = tuple(o for i, o in enumerate(self._state.observations) if i not in consumed)
         self._state = replace(self._state, weights=tuple(remaining), observations=observations)
         return commands
+
+    def _own_bag(self, change: WeightChange, kind: ChangeKind, group: list[int]) -> Tare | None:
+        """The shopper's own bag going in, seen as one: tared without asking.
+
+        Stores enrol a few of the bags shoppers bring under the reserved recognition label
+        ``own-bag`` (docs/fusion.md). Every paired observation must call it a bag, and the
+        gain must be an empty bag's: a heavier "bag" holds something, and is asked about.
+        """
+        settings = self._settings
+        if kind is not ChangeKind.ADD or change.delta_g > settings.own_bag_max_g:
+            return None
+        tops = []
+        for i in group:
+            obs = self._state.observations[i]
+            top = max(obs.candidates, key=lambda c: c.probability, default=None)
+            if obs.barcode is not None or top is None or top.label != OWN_BAG_LABEL:
+                return None
+            if top.probability < settings.own_bag_probability:
+                return None
+            tops.append(top.probability)
+        self._state = replace(self._state, own_items_g=(*self._state.own_items_g, change.delta_g))
+        return Tare(
+            change.delta_g, f"shopper's own bag (seen as {OWN_BAG_LABEL}, p={max(tops):.2f})"
+        )
 
     def _act_now(
         self, change: WeightChange, assessment: Assessment, ranked: RankedOutcome, now: float
@@ -530,7 +645,7 @@ class Fuser:
         return self._open(
             prompts.TOO_LIGHT_UNCLEAR,
             options=options,
-            specials=(ch.SCAN, ch.NOTHING),
+            specials=(ch.SCAN, ch.OTHER, ch.NOTHING),
             context=context,
             now=now,
         )
@@ -662,9 +777,9 @@ class Fuser:
         book: ProductBook,
         now: float,
     ) -> list[Command]:
-        specials: tuple[str, ...] = (ch.SCAN, ch.NOT_MINE)
+        specials: tuple[str, ...] = (ch.SCAN, ch.OTHER, ch.NOT_MINE)
         if assessment.kind is ChangeKind.ADD and reason == prompts.UNSEEN_ITEM:
-            specials = (ch.SHOW, ch.SCAN, ch.NOT_MINE)
+            specials = (ch.SHOW, ch.SCAN, ch.OTHER, ch.NOT_MINE)
             options = options + self._another_of(assessment.delta_g, basket, book, options)
         context = PromptContext(
             assessment.kind,

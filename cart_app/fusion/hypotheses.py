@@ -790,6 +790,34 @@ def _veto(assessment: Assessment, outcome: Outcome, settings: FusionSettings) ->
     return None
 
 
+def _count_unsure(assessment: Assessment, ranked: RankedOutcome, settings: FusionSettings) -> bool:
+    """Whether the outcome counts more units of a product than were seen, without the camera
+    (or a barcode) being sure of the product.
+
+    Several units from one sighting are counted by the weight alone, and the weight of *n*
+    small units fits many things (three packs of chewing gum weigh what a folded bag does):
+    the count is only as good as the identity, so an unsure identity is asked about.
+    """
+    if assessment.kind is not ChangeKind.ADD:
+        return False
+    keys = ranked.best.assignment
+    for item in ranked.outcome.items:
+        if item.weight_g is not None:
+            continue
+        seen = [i for i, key in enumerate(keys) if item.sku in key.split("+")]
+        if item.quantity <= len(seen):
+            continue
+        sure = max((assessment.views[i].mass(item.sku) for i in seen), default=0.0)
+        if sure < settings.weight_count_probability:
+            return True
+    return False
+
+
+def _merged_track(ranked: RankedOutcome) -> bool:
+    """Whether the outcome's best explanation puts two products into one observation."""
+    return any("+" in key for key in ranked.best.assignment)
+
+
 def verdict(assessment: Assessment, settings: FusionSettings) -> Verdict:
     """Confirm the best outcome if it is certain enough and fits, else say why to ask.
 
@@ -802,6 +830,13 @@ def verdict(assessment: Assessment, settings: FusionSettings) -> Verdict:
     veto = _veto(assessment, best.outcome, settings)
     if veto is None and assessment.absorbed is not None:
         veto = prompts.WEIGH_SEPARATELY
+    if veto is None and _count_unsure(assessment, best, settings):
+        veto = prompts.AMBIGUOUS_ITEM
+    if veto is None and _merged_track(best):
+        # One track holding two different products is a rare explanation that wins mostly by
+        # elimination (no single candidate fits the weight); an unknown item weighing what two
+        # candidates do together would be charged as them. Offered, never charged silently.
+        veto = prompts.AMBIGUOUS_ITEM
     choices = tuple(r.outcome for r in assessment.ranked if r.outcome.offerable)[
         : settings.max_choices
     ]

@@ -77,6 +77,14 @@ class FusionSettings:
     absorbed_candidate_probability: float = 0.1
     """A pack this likely, seen with a product sold by weight whose weighing has room for it,
     is asked about rather than charged as produce."""
+    weight_count_probability: float = 0.8
+    """More units of a product than the cameras saw are counted by the weight only when the
+    product itself is at least this likely (its barcode, or the recogniser)."""
+    own_bag_probability: float = 0.9
+    """An item the recogniser calls the shopper's own bag (label ``own-bag``) at least this
+    likely, going in, is tared without asking (when it weighs no more than ``own_bag_max_g``)."""
+    own_bag_max_g: float = 400.0
+    """Heaviest gain tared as an empty bag without asking: a heavier "bag" holds something."""
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -96,6 +104,7 @@ class FusionSettings:
             "max_candidates",
             "max_group_observations",
             "max_choices",
+            "own_bag_max_g",
         )
         for name in positive:
             if getattr(self, name) <= 0:
@@ -121,6 +130,8 @@ class FusionSettings:
             "placed_given_held",
             "two_in_one_prior",
             "absorbed_candidate_probability",
+            "own_bag_probability",
+            "weight_count_probability",
         )
         for name in probabilities:
             if not 0 < getattr(self, name) < 1:

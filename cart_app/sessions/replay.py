@@ -30,6 +30,7 @@ from cart_app.domain import PricingMode
 from cart_app.engine import CartSnapshot, Engine, EngineEvent, EngineSettings
 from cart_app.events import Answer, Command, CommandRejected, RequestCheckout, Sensed
 from cart_app.fusion import Fuser, FusionSettings
+from cart_app.fusion.choices import accepts
 from cart_app.ledger import Ledger
 from cart_app.ledger_codec import encode_record
 from cart_app.pricing import PricingPolicy
@@ -299,9 +300,11 @@ class _Replayer:
                 self.checkout = "accepted"
 
     def _answer(self, target: PromptTarget) -> Answer | None:
-        """The open prompt an answer was for: the newest with its reason offering it."""
+        """The open prompt an answer was for: the newest with its reason offering it (a
+        product named through "something else" goes to the newest that offers that)."""
         pending = list(reversed(self.engine.snapshot.basket.pending_prompts))
-        fits = [p for p in pending if target.answer in p.choices]
+        exact = [p for p in pending if target.answer in p.choices]
+        fits = exact or [p for p in pending if accepts(p.choices, target.answer)]
         same = [p for p in fits if p.reason == target.prompt_reason]
         chosen = next(iter(same or fits), None)
         if chosen is None:

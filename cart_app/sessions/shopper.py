@@ -9,7 +9,9 @@ them. :class:`TruthShopper` plays the shopper from the trip's truth, as an hones
 - after ``reaction_s`` the shopper taps the product choice that is what really went in or came
   out; "this is mine" for their own bag; "nothing went in" (or "this is mine") when nothing did;
 - with no true choice on offer: "scan it" and a scan of the item's own barcode, or "show it" for
-  an item dropped in unseen (the trip holds it up to the camera a little later);
+  an item dropped in unseen (the trip holds it up to the camera a little later), else
+  "something else" and the true products found by name (once per action: asked again, they
+  let it go to staff, who name it too);
 - a prompt nobody could answer times out into a staff prompt, which staff answer after
   ``staff_reaction_s`` from the same rules; one they cannot answer stays open and blocks
   checkout (the trip then fails: that is a finding, not something to paper over);
@@ -27,9 +29,21 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from cart_app.basket import BasketState, PendingPrompt
-from cart_app.fusion import NOT_MINE, NOTHING, SCAN, SHOW, FusionState, OpenPrompt, decode_choice
+from cart_app.fusion import (
+    NOT_MINE,
+    NOTHING,
+    OTHER,
+    SCAN,
+    SHOW,
+    ChoiceItem,
+    FusionState,
+    OpenPrompt,
+    decode_choice,
+    encode_choice,
+)
 from cart_app.fusion.prompts import STAFF_NEEDED
 from cart_app.sessions.inputs import AnswerInput, CheckoutInput, ScanInput, SessionInput
+from cart_app.sessions.sim.plan import SHOW_DELAY_S, SHOW_DURATION_S
 from cart_app.sessions.truth import Action, Truth, TruthItem
 from vision.gtin import normalize_gtin
 
@@ -105,6 +119,10 @@ class TruthShopper:
         self._s = settings or ShopperSettings()
         self._seen: set[str] = set()
         self._matched: dict[str, int | None] = {}
+        self._named: set[int] = set()
+        self._shown: dict[str, tuple[float, Action]] = {}
+        """Prompts answered "show it": when to look again, and the action they are about."""
+        """Actions the shopper already named through "something else" (asked again: staff)."""
         self._want_checkout = False
 
     def action_of(self, prompt_id: str) -> int | None:
@@ -119,6 +137,14 @@ class TruthShopper:
         """Answer new prompts; retry a refused checkout when the basket allows it."""
         out: list[Scheduled] = []
         for pending in basket.pending_prompts:
+            shown = self._shown.get(pending.prompt_id)
+            if shown is not None and now >= shown[0]:
+                # Shown to the camera, and still asked: the camera was not sure. Name it.
+                del self._shown[pending.prompt_id]
+                if OTHER in pending.choices:
+                    at = round(now + self._s.reaction_s, 6)
+                    answer = self._name(shown[1].items)
+                    out.append(Scheduled(at, self._tap(pending, answer, at, "shopper")))
             if pending.prompt_id in self._seen:
                 continue
             self._seen.add(pending.prompt_id)
@@ -145,6 +171,8 @@ class TruthShopper:
                     continue
                 if (action.delta_g > 0) != (change.delta_g > 0):
                     continue
+                if not self._true_sets(action, change.delta_g) and action.kind != "own_item":
+                    continue  # not what this action weighed: a lean, or someone else's doing
                 gap = max(action.t_weight - change.t_settled, change.t_start - action.t_settle, 0.0)
                 gap += abs(abs(action.delta_g) - abs(change.delta_g)) / 1000.0
             elif prompt.context.observations:
@@ -195,10 +223,7 @@ class TruthShopper:
         choices = pending.choices
 
         def tap(answer: str) -> list[Scheduled]:
-            item = AnswerInput(
-                kind="answer", t=at, answer=answer, answered_by=by, prompt_reason=pending.reason
-            )
-            return [Scheduled(at, item)]
+            return [Scheduled(at, self._tap(pending, answer, at, by))]
 
         if action is None or action.kind in ("own_item", "held"):
             # Nothing of the shop's went in: a bag is "mine", a phantom is "nothing" or "mine".
@@ -229,8 +254,32 @@ class TruthShopper:
             )
             return [*tap(SCAN), Scheduled(scan.t, scan)]
         if SHOW in choices and not action.seen and not staff:
-            return tap(SHOW)  # the trip holds the item up to the camera shortly
+            # The trip holds the item up to the camera shortly; if the cart still asks once
+            # the camera has had its look, the shopper names the item.
+            shown = (action.t_weight or at) + SHOW_DELAY_S + SHOW_DURATION_S + self._s.reaction_s
+            due = round(max(at, shown), 6)
+            self._shown[pending.prompt_id] = (due, action)
+            return [*tap(SHOW), Scheduled(due, None)]
+        if OTHER in choices and (staff or action.id not in self._named):
+            # "Something else": find what really went in (or came out) by name and say so;
+            # the shopper knows the products and counts, never the weights.
+            self._named.add(action.id)
+            sets = self._true_sets(action, delta) or [action.items]
+            return tap(self._name(sets[0]))
         return self._give_up(prompt, staff)
+
+    @staticmethod
+    def _tap(pending: PendingPrompt, answer: str, at: float, by: str) -> AnswerInput:
+        return AnswerInput(
+            kind="answer", t=at, answer=answer, answered_by=by, prompt_reason=pending.reason
+        )
+
+    def _name(self, items: tuple[TruthItem, ...]) -> str:
+        """The product choice a shopper makes in the search: products and unit counts."""
+        named = [
+            ChoiceItem(i.sku, 1 if i.sku in self._per_kg else max(i.quantity, 1)) for i in items
+        ]
+        return encode_choice(named)
 
     @staticmethod
     def _give_up(prompt: OpenPrompt | None, staff: bool) -> list[Scheduled]:

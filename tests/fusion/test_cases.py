@@ -157,7 +157,7 @@ def removal_of_something_not_in_the_basket(c: Catalog) -> Case:
             Obs(0.0, seen(("Arla-Standard-Milk", 0.95), direction=OUT)),
             Weigh(0.2, -grams(c, "D-MILK-STD")),
         ],
-        [ask("removal_mismatch", ":scan", ":not_mine")],
+        [ask("removal_mismatch", ":scan", ":other", ":not_mine")],
     )
 
 
@@ -173,7 +173,7 @@ def removal_that_weight_cannot_tell(c: Catalog) -> Case:
     return Case(
         shopping(lines),
         [Weigh(0.2, -1055.0)],
-        [ask("ambiguous_removal", "D-MILK-STD#2", "D-OAT-DRINK#1", ":scan", ":not_mine")],
+        [ask("ambiguous_removal", "D-MILK-STD#2", "D-OAT-DRINK#1", ":scan", ":other", ":not_mine")],
     )
 
 
@@ -194,6 +194,7 @@ def removal_by_weight_alone_that_two_items_also_fit(c: Catalog) -> Case:
                 "D-MILK-STD#2+FV-AVOCADO#1",
                 "FV-PINEAPPLE#3",
                 ":scan",
+                ":other",
                 ":not_mine",
             )
         ],
@@ -219,7 +220,9 @@ def seen_going_in_but_never_weighed(c: Catalog) -> Case:
 
 def weight_with_nothing_seen(c: Catalog) -> Case:
     return Case(
-        shopping(), [Weigh(0.2, 345.0)], [ask("unseen_item", ":show", ":scan", ":not_mine")]
+        shopping(),
+        [Weigh(0.2, 345.0)],
+        [ask("unseen_item", ":show", ":scan", ":other", ":not_mine")],
     )
 
 
@@ -228,7 +231,7 @@ def weight_with_nothing_seen_offers_more_of_the_basket(c: Catalog) -> Case:
     return Case(
         shopping(lines),
         [Weigh(0.2, grams(c, "D-MILK-STD") + 1)],
-        [ask("unseen_item", "D-MILK-STD", ":show", ":scan", ":not_mine")],
+        [ask("unseen_item", "D-MILK-STD", ":show", ":scan", ":other", ":not_mine")],
     )
 
 
@@ -237,7 +240,7 @@ def weight_fits_no_candidate(c: Catalog) -> Case:
     return Case(
         shopping(),
         [Obs(0.0, seen(("Avocado", 0.95))), Weigh(0.2, grams(c, "FV-AVOCADO", 2) + 120)],
-        [ask("weight_mismatch", ":scan", ":not_mine")],
+        [ask("weight_mismatch", ":scan", ":other", ":not_mine")],
     )
 
 
@@ -257,6 +260,7 @@ def confident_candidate_that_does_not_fit_is_not_replaced(c: Catalog) -> Case:
                 "D-MILK-STD+FV-PEAR-CONF@1440.0",
                 "D-MILK-STD*2+FV-PEAR-CONF@380.0",
                 ":scan",
+                ":other",
                 ":not_mine",
             )
         ],
@@ -275,7 +279,7 @@ def vision_undecided_between_same_weight_products(c: Catalog) -> Case:
             Reply(4.0, "p1", "D-MILK-ECO"),
         ],
         [
-            ask("ambiguous_item", "D-MILK-STD", "D-MILK-ECO", ":scan", ":not_mine"),
+            ask("ambiguous_item", "D-MILK-STD", "D-MILK-ECO", ":scan", ":other", ":not_mine"),
             answer("D-MILK-ECO"),
             add("D-MILK-ECO"),
         ],
@@ -286,7 +290,11 @@ def own_bag_is_tared_and_taken_out_again(c: Catalog) -> Case:
     return Case(
         shopping(),
         [Weigh(0.2, 150.0), Reply(5.0, "p1", ":not_mine"), Weigh(7.0, -150.5)],
-        [ask("unseen_item", ":show", ":scan", ":not_mine"), answer(":not_mine"), ("tare", 150.0)],
+        [
+            ask("unseen_item", ":show", ":scan", ":other", ":not_mine"),
+            answer(":not_mine"),
+            ("tare", 150.0),
+        ],
         until=15.0,
     )
 
@@ -336,7 +344,7 @@ def barcode_that_contradicts_the_weight(c: Catalog) -> Case:
     return Case(
         shopping(),
         [Obs(0.0, seen(("Arla-Standard-Milk", 0.6), code=MILK_GTIN)), Weigh(0.2, 385.0)],
-        [ask("barcode_mismatch", ":scan", ":not_mine")],
+        [ask("barcode_mismatch", ":scan", ":other", ":not_mine")],
     )
 
 
@@ -354,7 +362,7 @@ def scan_answers_the_prompt(c: Catalog) -> Case:
         shopping(),
         [Weigh(0.2, grams(c, "D-MILK-STD")), Scan(5.0, MILK_GTIN)],
         [
-            ask("unseen_item", ":show", ":scan", ":not_mine"),
+            ask("unseen_item", ":show", ":scan", ":other", ":not_mine"),
             answer(":scan", "scan"),
             add("D-MILK-STD"),
         ],
@@ -367,9 +375,9 @@ def scan_that_does_not_fit_the_prompt(c: Catalog) -> Case:
         shopping(),
         [Weigh(0.2, grams(c, "D-MILK-STD")), Scan(5.0, PEANUT_BUTTER_UPC)],
         [
-            ask("unseen_item", ":show", ":scan", ":not_mine"),
+            ask("unseen_item", ":show", ":scan", ":other", ":not_mine"),
             answer(":scan", "scan"),
-            ask("barcode_mismatch", ":show", ":scan", ":not_mine", pid="p2"),
+            ask("barcode_mismatch", ":show", ":scan", ":other", ":not_mine", pid="p2"),
         ],
         until=15.0,
     )
@@ -383,7 +391,7 @@ def item_shown_to_the_camera_answers_the_prompt(c: Catalog) -> Case:
             Obs(5.0, seen(("Avocado", 0.9), direction=HELD)),
         ],
         [
-            ask("unseen_item", ":show", ":scan", ":not_mine"),
+            ask("unseen_item", ":show", ":scan", ":other", ":not_mine"),
             answer(":show", "vision"),
             add("FV-AVOCADO"),
         ],
@@ -398,7 +406,7 @@ def observation_reported_after_the_prompt_answers_it(c: Catalog) -> Case:
         shopping(),
         [Weigh(0.2, grams(c, "FV-CUCUMBER")), Obs(4.5, seen(("Cucumber", 0.95)), seen_at=0.3)],
         [
-            ask("unseen_item", ":show", ":scan", ":not_mine"),
+            ask("unseen_item", ":show", ":scan", ":other", ":not_mine"),
             answer(":show", "vision"),
             add("FV-CUCUMBER"),
         ],
@@ -414,7 +422,7 @@ def next_item_while_a_prompt_is_open(c: Catalog) -> Case:
             Obs(5.0, seen(("Cucumber", 0.95))),
             Weigh(5.2, grams(c, "FV-CUCUMBER")),
         ],
-        [ask("unseen_item", ":show", ":scan", ":not_mine"), add("FV-CUCUMBER")],
+        [ask("unseen_item", ":show", ":scan", ":other", ":not_mine"), add("FV-CUCUMBER")],
     )
 
 
@@ -422,7 +430,10 @@ def unresolved_item_taken_back_out(c: Catalog) -> Case:
     return Case(
         shopping(),
         [Weigh(0.2, 1060.0), Weigh(6.0, -1060.0)],
-        [ask("unseen_item", ":show", ":scan", ":not_mine"), answer("withdrawn", "system")],
+        [
+            ask("unseen_item", ":show", ":scan", ":other", ":not_mine"),
+            answer("withdrawn", "system"),
+        ],
         until=15.0,
     )
 
@@ -443,7 +454,7 @@ def weight_change_after_handoff_reopens_shopping(c: Catalog) -> Case:
     return Case(
         shopping(state=SessionState.HANDED_OFF),
         [Weigh(0.2, 500.0)],
-        [("reopen",), ask("unseen_item", ":show", ":scan", ":not_mine")],
+        [("reopen",), ask("unseen_item", ":show", ":scan", ":other", ":not_mine")],
     )
 
 

@@ -100,7 +100,7 @@ def test_too_light_item_seen_but_unclear_is_asked(demo_catalog: Catalog, clock: 
     timeline = Timeline(fuser, clock, shopping())
     commands = timeline.play([Obs(0.0, seen(("Gum", 0.7), ("Lime", 0.1)))])
     assert [summary(c) for c in commands] == [
-        ("ask", reasons.TOO_LIGHT_UNCLEAR, ("K-CHEWING-GUM", ":scan", ":none"), "p1")
+        ("ask", reasons.TOO_LIGHT_UNCLEAR, ("K-CHEWING-GUM", ":scan", ":other", ":none"), "p1")
     ]
     more = fuser.on_scan(barcode("73091233"), shopping())
     assert [summary(c) for c in more] == [
@@ -152,7 +152,7 @@ def test_answer_that_is_not_a_choice_does_nothing(demo_catalog: Catalog, clock: 
     fuser.on_weight_change(weighed(700.0, clock.monotonic()), basket)
     clock.advance(5)
     fuser.tick(clock.monotonic(), basket)
-    assert fuser.on_answer("p1", "D-MILK-STD", basket) == []
+    assert fuser.on_answer("p1", "NO-SUCH-SKU", basket) == []  # names no product
     assert fuser.on_answer("p9", ":not_mine", basket) == []
     assert fuser.on_answer("p1", ":scan", basket) == []  # the scan itself will answer
     assert [p.prompt_id for p in fuser.state.prompts] == ["p1"]

@@ -7,6 +7,7 @@ camera's resolution. This module does the same with the renders: each product pa
 generated camera at a few enrolment views (never the views trips use) front and back, and
 the crops the vision worker would recognise are enrolled under the product's recognition label
 (its catalog label, else its SKU, as :func:`vision.render.products.recognition_label` says).
+A few shoppers' bags are enrolled under fusion's reserved label ``own-bag``, as a store does.
 """
 
 from __future__ import annotations
@@ -19,21 +20,24 @@ import numpy as np
 import numpy.typing as npt
 
 from cart_app.domain import Product
+from cart_app.fusion.fuser import OWN_BAG_LABEL
 from cart_app.sessions.format import sha256_of
 from cart_app.sessions.replay_vision import model_ref
-from cart_app.sessions.sim.frames import CameraScene, PassSpec
+from cart_app.sessions.sim.frames import BAG, CameraScene, PassSpec
 from cart_app.sessions.sim.plan import render_product
 from vision.capture import CameraCapture, CameraSettings
 from vision.folder import ImageFolderSource
 from vision.motion import MotionGate, MotionSettings
 from vision.recognition.enrol import Augmentation
 from vision.recognition.service import ProductRecogniser
-from vision.render.products import Side, recognition_label
+from vision.render.products import CatalogProduct, Side, recognition_label
 from vision.tracking import ItemTracker, TrackerSettings
 from vision.types import Candidate, Direction
 from vision.worker import VisionWorker
 
 Image = npt.NDArray[np.uint8]
+BAG_VIEWS = tuple(range(2001, 2013))
+"""The dozen bags (colours, folds) enrolled as ``own-bag``; trips draw theirs from views 0–99."""
 
 
 def gallery_file(model_name: str) -> str:
@@ -82,6 +86,7 @@ def build_gallery(
         "height": height,
         "fps": fps,
         "views": list(views),
+        "own_bag": [OWN_BAG_LABEL, *BAG_VIEWS],
     }
     stamp_path = path.with_suffix(".json")
     if path.is_file() and stamp_path.is_file():
@@ -105,6 +110,12 @@ def build_gallery(
                 crops += enrolment_crops(scene, spec)
         if crops:
             recogniser.enroll(recognition_label(render_product(product)), crops)
+    # A store enrols a few shoppers' bags too, so the cart tares them without asking.
+    bag = CatalogProduct(BAG, "own bag")
+    bag_crops: list[Image] = []
+    for view in BAG_VIEWS:
+        bag_crops += enrolment_crops(scene, PassSpec(bag, Direction.INTO, 10.0, 1.2, view=view))
+    recogniser.enroll(OWN_BAG_LABEL, bag_crops)
     recogniser.save(path)
     stamp_path.write_text(
         json.dumps({"settings": stamp, "sha256": sha256_of(path)}, indent=1) + "\n",

@@ -44,6 +44,8 @@ _POSITIONS = (
 SHOW_DELAY_S = 6.5
 """After an unseen drop, the shopper holds the item up to the camera this much later (the
 cart asks "please show the item" at the end of its pairing window)."""
+SHOW_DURATION_S = 2.4
+"""… for this long."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,13 +191,16 @@ class Planner:
         return trip
 
     def _pair(self) -> list[Product]:
-        """Two different products put in together: never two weighed ones (the cart cannot
-        split one weighing between them) and nothing too light for the scale to feel."""
+        """Two different packs put in together, neither too light for the scale to feel.
+
+        Never a product sold by weight: its weighing is its price, and one reading cannot be
+        split between it and another item (the cart asks the shopper to put it in on its
+        own, ``weigh_separately``). A real shopper does so; a pre-recorded trip cannot react,
+        so the case is covered by fusion's table tests instead (``docs/fusion.md``)."""
         while True:
-            first, second = self._choose(), self._choose()
-            weighed = sum(p.pricing_mode is PricingMode.PER_KG for p in (first, second))
+            first, second = self._pick(self.packaged), self._pick(self.packaged)
             light = first.too_light_for_scale or second.too_light_for_scale
-            if first.sku != second.sku and weighed < 2 and not light:
+            if first.sku != second.sku and not light:
                 return [first, second]
 
     @staticmethod
@@ -349,11 +354,11 @@ class Planner:
                     render_product(product),
                     Direction.HELD,
                     last + SHOW_DELAY_S,
-                    2.4,
+                    SHOW_DURATION_S,
                     view=self._view(),
                 )
             )
-            last += SHOW_DELAY_S + 2.4
+            last += SHOW_DELAY_S + SHOW_DURATION_S
         return last
 
     def _remove(self, trip: TripPlan, t: float) -> float:

@@ -1,0 +1,81 @@
+"""Guards against charging what the evidence does not vouch for, and the shopper's own bag."""
+
+from __future__ import annotations
+
+from cart_app.catalog import Catalog
+from cart_app.clock import FakeClock
+from cart_app.events import Answer, Ask, Confirm, Tare
+from cart_app.fusion import WITHDRAWN
+from cart_app.fusion import prompts as reasons
+from cart_app.fusion.fuser import OWN_BAG_LABEL
+from scale.types import WeightChange
+from tests.fusion.helpers import Obs, Timeline, Weigh, make_fuser, seen, shopping, weighed
+
+
+def _play(catalog: Catalog, clock: FakeClock, *events: Obs | Weigh) -> list[object]:
+    return list(Timeline(make_fuser(catalog, clock), clock, shopping()).play(list(events)))
+
+
+def test_a_bag_the_camera_is_sure_of_is_tared_without_asking(
+    demo_catalog: Catalog, clock: FakeClock
+) -> None:
+    commands = _play(demo_catalog, clock, Obs(0.0, seen((OWN_BAG_LABEL, 0.95))), Weigh(0.2, 120.0))
+    assert len(commands) == 1
+    (tare,) = commands
+    assert isinstance(tare, Tare) and tare.weight_g == 120.0
+    assert "own bag" in tare.reason
+
+
+def test_a_heavy_or_unsure_bag_is_asked_about(demo_catalog: Catalog, clock: FakeClock) -> None:
+    heavy = _play(demo_catalog, clock, Obs(0.0, seen((OWN_BAG_LABEL, 0.95))), Weigh(0.2, 650.0))
+    unsure = _play(
+        demo_catalog, FakeClock(), Obs(0.0, seen((OWN_BAG_LABEL, 0.6))), Weigh(0.2, 120.0)
+    )
+    for commands in (heavy, unsure):
+        assert not [c for c in commands if isinstance(c, Tare | Confirm)], commands
+        assert [c for c in commands if isinstance(c, Ask)]
+
+
+def test_units_counted_by_weight_need_a_sure_identity(
+    demo_catalog: Catalog, clock: FakeClock
+) -> None:
+    unsure = _play(
+        demo_catalog, clock, Obs(0.0, seen(("Arla-Standard-Milk", 0.6))), Weigh(0.2, 2121.0)
+    )
+    assert not [c for c in unsure if isinstance(c, Confirm)]
+    (ask,) = [c for c in unsure if isinstance(c, Ask)]
+    assert ask.reason == reasons.AMBIGUOUS_ITEM and "D-MILK-STD*2" in ask.choices
+    sure = _play(
+        demo_catalog, FakeClock(), Obs(0.0, seen(("Arla-Standard-Milk", 0.95))), Weigh(0.2, 2121.0)
+    )
+    (confirm,) = [c for c in sure if isinstance(c, Confirm)]
+    assert (confirm.sku, confirm.quantity) == ("D-MILK-STD", 2)
+
+
+def test_two_products_in_one_track_are_offered_never_charged_silently(
+    demo_catalog: Catalog, clock: FakeClock
+) -> None:
+    commands = _play(
+        demo_catalog,
+        clock,
+        Obs(0.0, seen(("God-Morgon-Orange-Juice", 0.5), ("Arla-Sour-Cream", 0.495))),
+        Weigh(0.2, 1400.0),
+    )
+    assert not [c for c in commands if isinstance(c, Confirm)]
+    (ask,) = [c for c in commands if isinstance(c, Ask)]
+    assert any("+" in choice for choice in ask.choices)
+
+
+def test_a_withdrawn_gain_closes_the_question_already_asked(
+    demo_catalog: Catalog, clock: FakeClock
+) -> None:
+    fuser = make_fuser(demo_catalog, clock)
+    basket = shopping()
+    gain = weighed(342.0, clock.monotonic())
+    fuser.on_weight_change(gain, basket)
+    clock.advance(5)
+    (ask,) = [c for c in fuser.tick(clock.monotonic(), basket) if isinstance(c, Ask)]
+    now = clock.monotonic()
+    mirror = WeightChange(-gain.delta_g, gain.after_g, gain.before_g, now, now)
+    assert fuser.on_weight_change(mirror, basket) == [Answer(ask.prompt_id, WITHDRAWN, "system")]
+    assert not fuser.state.prompts and not fuser.state.weights
