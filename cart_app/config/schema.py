@@ -211,6 +211,15 @@ class FusionConfig(_Section):
         description="How long an undecided weight change waits for a late observation before "
         "the cart asks; a decisive one is charged at once.",
     )
+    count_grace_s: float = Field(
+        0.0,
+        ge=0,
+        le=60,
+        description="How long a quantity counted by the weight alone (several units seen as "
+        "one) waits for a late observation of another item before it is charged. The cameras "
+        "report an item before the scale settles (measured: 0.12-0.52 s before, every add of "
+        "the trip benchmark), so 0 unless a camera reports late.",
+    )
     scale_sigma_g: float = Field(
         1.5, gt=0, le=100, description="Standard deviation of a settled weight change, in g."
     )

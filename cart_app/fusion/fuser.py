@@ -51,6 +51,7 @@ from cart_app.fusion.hypotheses import (
     view_observation,
 )
 from cart_app.fusion.named import check_named
+from cart_app.fusion.provisional import Provisional, pairs_with, take_back
 from cart_app.fusion.settings import FusionSettings
 from cart_app.fusion.weights import best_quantity, is_per_kg, reading_sigma
 from cart_app.session import SessionState
@@ -117,6 +118,7 @@ class FusionState:
     prompts: tuple[OpenPrompt, ...] = ()
     own_items_g: tuple[float, ...] = ()
     recent_light: tuple[RecentLight, ...] = ()
+    provisional: tuple[Provisional, ...] = ()
 
 
 def _default_id() -> str:
@@ -186,8 +188,45 @@ class Fuser:
         shown = self._answer_by_showing(obs, book)
         if shown:
             return shown + self._process(now, book)
+        revised = self._revise(obs, now, book)
+        if revised:
+            return revised + self._process(now, book)
         self._state = replace(self._state, observations=(*self._state.observations, obs))
         return self._process(now, book)
+
+    def _revise(self, obs: ItemObservation, now: float, book: ProductBook) -> list[Command]:
+        """A late report of an item going in, at the time of a count charged at once: decide
+        that change again with it (``provisional.py``); nothing when the verdict stands."""
+        basket = self._basket
+        if basket is None or obs.direction not in _ADD_DIRECTIONS:
+            return []
+        settings = self._settings
+        for p in self._state.provisional:
+            if now > p.until or not pairs_with(p, obs, settings.pairing_window_s):
+                continue
+            views = [
+                view_observation(o, ChangeKind.ADD, book, settings) for o in (*p.observations, obs)
+            ]
+            assessment = assess_add(p.change.delta_g, views, book, settings)
+            result = verdict(assessment, settings)
+            if result.confirm is not None and result.confirm.outcome == p.outcome:
+                continue  # the late view changes nothing: it is the next item's
+            self._state = replace(
+                self._state, provisional=tuple(q for q in self._state.provisional if q is not p)
+            )
+            commands: list[Command] = list(take_back(p, "a late observation changed the count"))
+            if result.confirm is not None:
+                return commands + self._carry_out(assessment, result.confirm, book, basket)
+            return commands + self._ask(
+                assessment,
+                change=p.change,
+                reason=result.reason or prompts.AMBIGUOUS_ITEM,
+                options=result.choices,
+                basket=basket,
+                book=book,
+                now=now,
+            )
+        return []
 
     def on_weight_change(self, change: WeightChange, basket: BasketState) -> list[Command]:
         """A settled change of the basket's weight."""
@@ -400,6 +439,7 @@ class Fuser:
         remaining: list[WeightChange] = []
         consumed: set[int] = set()
         reserved: set[int] = set()
+        provisional = [p for p in self._state.provisional if now <= p.until]
         for change in sorted(self._state.weights, key=lambda c: (c.t_settled, c.t_start)):
             kind = _kind(change)
             group = self._group(change, kind, consumed | reserved)
@@ -415,8 +455,20 @@ class Fuser:
             result = verdict(assessment, settings)
             if result.confirm is not None:
                 if self._act_now(change, assessment, result.confirm, now):
-                    commands += self._carry_out(assessment, result.confirm, book, basket)
-                    consumed |= self._used(group, assessment, result.confirm)
+                    done = self._carry_out(assessment, result.confirm, book, basket)
+                    commands += done
+                    used = self._used(group, assessment, result.confirm)
+                    consumed |= used
+                    if self._counted_early(change, assessment, result.confirm, now):
+                        provisional.append(
+                            Provisional(
+                                change,
+                                tuple(self._state.observations[i] for i in sorted(used)),
+                                result.confirm.outcome,
+                                tuple(c for c in done if isinstance(c, Confirm)),
+                                change.t_settled + settings.observation_grace_s,
+                            )
+                        )
                 else:
                     remaining.append(change)
                     reserved |= set(group)
@@ -437,8 +489,25 @@ class Fuser:
             )
             consumed |= set(group)
         observations = tuple(o for i, o in enumerate(self._state.observations) if i not in consumed)
-        self._state = replace(self._state, weights=tuple(remaining), observations=observations)
+        self._state = replace(
+            self._state,
+            weights=tuple(remaining),
+            observations=observations,
+            provisional=tuple(provisional),
+        )
         return commands
+
+    def _counted_early(
+        self, change: WeightChange, assessment: Assessment, ranked: RankedOutcome, now: float
+    ) -> bool:
+        """Whether a count the weight vouches for was charged before the grace was over."""
+        if assessment.kind is not ChangeKind.ADD:
+            return False
+        if now >= change.t_settled + self._settings.observation_grace_s:
+            return False
+        seen = sum(1 for key in ranked.best.assignment if key not in (NOT_PLACED, OTHER))
+        units = sum(1 if i.weight_g is not None else i.quantity for i in ranked.outcome.items)
+        return units > seen
 
     def _own_bag(self, change: WeightChange, kind: ChangeKind, group: list[int]) -> Tare | None:
         """The shopper's own bag going in, seen as one: tared without asking.
@@ -474,8 +543,10 @@ class Fuser:
         to rest: the observations of what caused a change are normally in before the change
         is. So a verdict whose every unit was seen going in is carried out at once, and so is
         a removal (decisive only when one thing in the basket fits it, which no late view could
-        turn into another charge). A quantity the weight alone vouches for waits: n units of
-        one product may weigh what one of it and a second item whose report is late weigh.
+        turn into another charge). A quantity the weight alone vouches for waits
+        ``count_grace_s``: n units of one product may weigh what one of it and a second item
+        whose report is late weigh (the trip benchmark measured no add whose observation came
+        after its weight, so the default is not to wait).
         """
         if now >= change.t_settled + self._settings.observation_grace_s:
             return True
@@ -487,7 +558,7 @@ class Fuser:
             )
         seen = sum(1 for key in ranked.best.assignment if key not in (NOT_PLACED, OTHER))
         units = sum(1 if i.weight_g is not None else i.quantity for i in ranked.outcome.items)
-        return units <= seen
+        return units <= seen or now >= change.t_settled + self._settings.count_grace_s
 
     def _assess(
         self,

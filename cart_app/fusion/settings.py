@@ -49,6 +49,9 @@ class FusionSettings:
     observation_grace_s: float = 1.0
     """How long an undecided weight change waits for late observations before fusion asks
     (a decisive verdict is carried out at once)."""
+    count_grace_s: float = 0.0
+    """How long a decisive quantity the weight alone vouches for (n units seen as one) waits
+    for a late observation of another item (see ``docs/fusion.md``, "Pairing and timing")."""
     staff_prompt_timeout_s: float = 600.0
     """Deadline of the staff prompt that replaces a prompt the shopper let time out."""
 
@@ -115,6 +118,7 @@ class FusionSettings:
             "min_per_kg_weight_g",
             "label_weight_tolerance_g",
             "observation_grace_s",
+            "count_grace_s",
             "min_per_kg_piece_fraction",
         )
         for name in not_negative:
@@ -149,6 +153,7 @@ class FusionSettings:
             default_weight_tolerance_g=config.default_weight_tolerance_g,
             weight_tolerance_ratio=config.weight_tolerance_ratio,
             observation_grace_s=config.observation_grace_s,
+            count_grace_s=config.count_grace_s,
             scale_sigma_g=config.scale_sigma_g,
             fit_sigmas=config.fit_sigmas,
             tolerance_sigmas=config.tolerance_sigmas,

@@ -15,6 +15,7 @@ from cart_app.basket import BasketState
 from cart_app.catalog import Catalog
 from cart_app.clock import FakeClock
 from cart_app.domain import BasketLine
+from cart_app.fusion import FusionSettings
 from cart_app.session import SessionState
 from cart_app.variable_measure import build_variable_measure
 from tests.fusion.helpers import (
@@ -46,6 +47,7 @@ class Case:
     events: list[Event]
     expected: list[tuple[object, ...]]
     until: float = 12.0
+    settings: FusionSettings | None = None
 
 
 def grams(catalog: Catalog, sku: str, units: int = 1) -> float:
@@ -103,8 +105,8 @@ def two_different_items_at_once(c: Catalog) -> Case:
 
 
 def second_item_reported_late(c: Catalog) -> Case:
-    # The weight settles before vision reports the second item: fusion waits for it instead of
-    # reading the weight as three avocados.
+    # The weight settles before vision reports the second item: fusion counted three avocados
+    # at once, and the late report of a cucumber makes it take them back and charge the pair.
     both = grams(c, "FV-AVOCADO") + grams(c, "FV-CUCUMBER") + 3
     return Case(
         shopping(),
@@ -113,7 +115,23 @@ def second_item_reported_late(c: Catalog) -> Case:
             Weigh(0.3, both),
             Obs(1.0, seen(("Cucumber", 0.9), camera="cam2")),
         ],
+        [
+            add("FV-AVOCADO", 3),
+            ("confirm", "remove", "FV-AVOCADO", 3, 0.0, None),
+            add("FV-AVOCADO"),
+            add("FV-CUCUMBER"),
+        ],
+    )
+
+
+def second_item_reported_late_with_a_grace(c: Catalog) -> Case:
+    # A store whose cameras report late sets count_grace_s: fusion waits instead.
+    case = second_item_reported_late(c)
+    return Case(
+        case.basket,
+        case.events,
         [add("FV-AVOCADO"), add("FV-CUCUMBER")],
+        settings=FusionSettings(count_grace_s=1.0),
     )
 
 
@@ -473,6 +491,7 @@ CASES: dict[str, Callable[[Catalog], Case]] = {
         identical_items_at_once,
         two_different_items_at_once,
         second_item_reported_late,
+        second_item_reported_late_with_a_grace,
         removal_from_the_basket,
         removal_picks_the_line_whose_weight_fits,
         removal_of_one_of_two_near_identical_weighings,
@@ -513,7 +532,7 @@ CASES: dict[str, Callable[[Catalog], Case]] = {
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_case(name: str, demo_catalog: Catalog, clock: FakeClock) -> None:
     case = CASES[name](demo_catalog)
-    timeline = Timeline(make_fuser(demo_catalog, clock), clock, case.basket)
+    timeline = Timeline(make_fuser(demo_catalog, clock, case.settings), clock, case.basket)
     commands = timeline.play(case.events, case.until)
     assert [summary(c) for c in commands] == case.expected
     # Whatever happened, nothing is left pending once the dust settles, except open prompts.

@@ -10,7 +10,7 @@ from cart_app.basket import PendingPrompt
 from cart_app.catalog import Catalog
 from cart_app.clock import FakeClock
 from cart_app.events import Ask, Confirm, Tare
-from cart_app.fusion import Fuser
+from cart_app.fusion import Fuser, FusionSettings
 from scale.types import WeightChange
 from tests.fusion.helpers import (
     OUT,
@@ -50,13 +50,27 @@ def test_a_decisive_single_item_is_charged_when_its_weight_settles(
     assert _weigh(fuser, clock, 203.0) == [("confirm", "add", "FV-AVOCADO", 1, 0.0, None)]
 
 
-def test_units_only_the_weight_counts_wait_for_a_late_report(
+def test_units_only_the_weight_counts_are_charged_at_once(
     demo_catalog: Catalog, clock: FakeClock
 ) -> None:
     fuser = make_fuser(demo_catalog, clock)
     fuser.on_observation(seen(("Arla-Natural-Yoghurt", 0.97), t=clock.monotonic()), shopping())
+    assert _weigh(fuser, clock, 3 * 1040.0) == [("confirm", "add", "D-YOGHURT-NAT", 3, 0.0, None)]
+    # The next item, reported once the grace for late reports is over, does not touch it.
+    clock.advance(fuser.settings.observation_grace_s + 0.1)
+    late = fuser.on_observation(seen(("Avocado", 0.9), t=clock.monotonic()), shopping())
+    assert not [c for c in late if "remove" in str(c)]
+    assert _tick(fuser, clock, 3.0) == []
+
+
+def test_units_only_the_weight_counts_wait_with_a_count_grace(
+    demo_catalog: Catalog, clock: FakeClock
+) -> None:
+    settings = FusionSettings(count_grace_s=1.0)
+    fuser = make_fuser(demo_catalog, clock, settings)
+    fuser.on_observation(seen(("Arla-Natural-Yoghurt", 0.97), t=clock.monotonic()), shopping())
     assert _weigh(fuser, clock, 3 * 1040.0) == []
-    after = _tick(fuser, clock, fuser.settings.observation_grace_s + 0.2)
+    after = _tick(fuser, clock, settings.count_grace_s + 0.2)
     assert after == [("confirm", "add", "D-YOGHURT-NAT", 3, 0.0, None)]
 
 
