@@ -190,6 +190,28 @@ def closed_set(train: Split, val: Split) -> dict[str, Any]:
             f"T={out[name]['temperature_all_val']:.4f}  NLL {out[name]['nll_crossfit']:.3f} "
             f"ECE {out[name]['ece_crossfit']:.3f} (cross-fitted on val halves)"
         )
+    white = gallery.whitening()
+    if white is not None:
+        # What the cart scores with (docs/recognition.md, "Whitening"): prototypes in the
+        # gallery's within-label whitened space, at the temperature fitted on the gallery.
+        whitening, protos = white
+        scores = whitening.apply(normalise_rows(val.embeddings)) @ protos.T
+        columns = np.array([int(label) for label in gallery.labels], dtype=np.int64)
+        t_idx = targets(columns, val.classes)
+        probabilities = softmax(scores, whitening.temperature)
+        out["prototype_whitened"] = {
+            "top1": topk(scores, columns, val.classes, 1),
+            "top5": topk(scores, columns, val.classes, 5),
+            "temperature_gallery_cv": whitening.temperature,
+            "nll": nll(scores, t_idx, whitening.temperature),
+            "ece": expected_calibration_error(probabilities, t_idx),
+        }
+        w = out["prototype_whitened"]
+        log(
+            f"  whitened  top-1 {w['top1']:.1%}  top-5 {w['top5']:.1%}  "
+            f"T={w['temperature_gallery_cv']:.4f} (fitted on the gallery)  NLL {w['nll']:.3f} "
+            f"ECE {w['ece']:.3f}"
+        )
     # Temperature fitted leave-one-out on train alone (no val photo used).
     loo_t = leave_one_out_temperature(train)
     scores, columns = scored(gallery, val.embeddings, "prototype")

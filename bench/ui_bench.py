@@ -16,6 +16,9 @@ Figures:
   from the engine's publish to the end of the first frame (``Window.on_flip``) drawn after a
   snapshot at least that new was applied to the screens. Coalesced snapshots count with the
   newer one that showed them. Target: p95 under 100 ms.
+- **Swap floor** (after the trip, not part of the figures above): the buffer swap of the same
+  screen drawn and with nothing drawn, alternately, 40 frames each: what software OpenGL costs
+  per frame before the app draws anything, and what the screen adds.
 
 Needs a display; without one it re-runs itself under ``xvfb-run`` when that is installed. With
 Mesa's llvmpipe (software OpenGL) the frames themselves cost CPU time that a cart's GPU does
@@ -58,6 +61,28 @@ def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     index = max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))
     return ordered[index]
+
+
+def swap_floor(
+    loop: Any, window: Any, root: Any, flip_s: list[float], frames: int = 40
+) -> tuple[list[float], list[float]]:
+    """Buffer swaps of the window with nothing drawn and with the screen drawn, alternately
+    (so that both see the same load): what software OpenGL costs per frame before the app
+    draws anything, and what the screen adds to it."""
+    empty: list[float] = []
+    drawn: list[float] = []
+    for i in range(2 * frames):
+        bare = i % 2 == 0
+        if bare:
+            window.canvas.remove(root.canvas)
+        window.canvas.ask_update()
+        flip_s[0] = 0.0
+        loop.idle()
+        if bare:
+            window.canvas.insert(0, root.canvas)
+        if flip_s[0] > 0:
+            (empty if bare else drawn).append(flip_s[0])
+    return empty, drawn
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -190,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(30):
         EventLoop.idle()
     elapsed = time.perf_counter() - start
+    floor = swap_floor(EventLoop, Window, app.root, flip_s)
     app.stop()
     stopTouchApp()
     cart.stop()
@@ -243,6 +269,13 @@ def main(argv: list[str] | None = None) -> int:
             f"event to screen ({len(latencies)} snapshots): median "
             f"{statistics.median(latencies) * ms:.1f} ms, p95 {percentile(latencies, 95) * ms:.1f}"
             f" ms, max {max(latencies) * ms:.1f} ms (target p95 < 100 ms)"
+        )
+    if floor[0] and floor[1]:
+        print(
+            f"buffer swap after the trip, the same screen redrawn {len(floor[1])} times, "
+            f"alternately with nothing drawn (the floor: clearing 1280×800 and handing it to "
+            f"the X server): median {statistics.median(floor[0]) * ms:.1f} ms empty, "
+            f"{statistics.median(floor[1]) * ms:.1f} ms drawn"
         )
     final = cart.engine.snapshot
     print(f"final basket: {len(final.basket.lines)} lines, state {final.basket.state.value}")

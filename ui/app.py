@@ -30,6 +30,7 @@ KV_FILES = (
     "welcome.kv",
     "basket.kv",
     "prompt.kv",
+    "picker.kv",
     "map.kv",
     "checkout.kv",
     "maintenance.kv",
@@ -39,7 +40,9 @@ WINDOW_SIZE = (1280, 800)
 HEALTH_POLL_S = 0.25
 DEV_POLL_S = 0.25
 PROMPT_SIZE = (1180, 700)
-"""The prompt overlay's size (kept in step with ``prompt.kv``)."""
+"""The prompt overlay's size, and the picker's (kept in step with ``prompt.kv``, ``picker.kv``)."""
+PROMPT_BUTTONS = 6
+"""Answer buttons built at start-up (a question rarely has more; more are built as needed)."""
 DEV_PANEL_WIDTH = 470
 """The developer panel's width (kept in step with ``tools.kv``); it sits at the left edge."""
 KEY_NAMES = {13: "enter", 271: "enter", **{282 + i: f"f{i + 1}" for i in range(12)}}
@@ -82,7 +85,7 @@ def _kivy_app_class() -> type:
     from kivy.lang import Builder
     from kivy.properties import DictProperty, ListProperty, NumericProperty, StringProperty
 
-    from ui import screens, tools_screens, widgets
+    from ui import clipping, picker_dialog, screens, tools_screens, widgets
 
     class SmartCartApp(App):  # type: ignore[misc]
         """The cart's touchscreen."""
@@ -123,6 +126,7 @@ def _kivy_app_class() -> type:
             self._preview_event: Any = None
             self._dev_event: Any = None
             self.budget_dialog: Any = None
+            self.picker_dialog: Any = None
             self.dev_panel: Any = None
             self._apply_theme()
 
@@ -137,6 +141,10 @@ def _kivy_app_class() -> type:
             self.theme_colours = theme.as_dict()
             for name, colour in theme.as_dict().items():
                 setattr(self, f"c_{name}", list(colour))
+            # The background is the window's clear colour, not a rectangle drawn over it.
+            from kivy.core.window import Window
+
+            Window.clearcolor = tuple(theme.bg)
             self.fs = LARGE_TEXT_SCALE if self.ui.large_text else 1.0
             self.map_key = f"{self.theme_name}-{self.fs}-{self.lang}"
 
@@ -151,12 +159,11 @@ def _kivy_app_class() -> type:
             root = screens_root()
             self.sm = root.ids.sm
             self.prompt = screens.PromptOverlay()
-            # Build one answer button now: the first prompt would otherwise pay for compiling
-            # its rules and fonts (a 100 ms stall) at the moment the shopper needs it.
-            warm = screens.ChoiceButton(label="·", letters="·", detail="·")
-            self.prompt.ids.choices.add_widget(warm)
-            self.prompt.ids.choices.remove_widget(warm)
+            # Build the answer buttons now: the first prompt would otherwise pay for compiling
+            # their rules and fonts (a 100 ms stall) at the moment the shopper needs them.
+            self.prompt.prepare_buttons(PROMPT_BUTTONS)
             self.budget_dialog = tools_screens.BudgetDialog()
+            self.picker_dialog = picker_dialog.PickerDialog()
             self.dev_panel = tools_screens.DevPanel(pos=(8, 8))
             # The basket's USB scanner types like a keyboard: every key goes to the controller.
             from kivy.core.window import Window
@@ -199,9 +206,12 @@ def _kivy_app_class() -> type:
             if self.sm.current != target:
                 self.sm.current = target
             self._maintenance_polling(ui.screen is Screen.MAINTENANCE)
-            show_prompt = ui.prompt.view is not None and ui.screen not in (
-                Screen.MAINTENANCE,
-                Screen.STAFF_LOGIN,
+            # The shopper's product picker ("Something else…") takes the question's place.
+            picking = ui.picker_visible
+            show_prompt = (
+                ui.prompt.view is not None
+                and ui.screen not in (Screen.MAINTENANCE, Screen.STAFF_LOGIN)
+                and not picking
             )
             self._place_prompt(ui.dev.visible)
             self.prompt.show(
@@ -211,6 +221,7 @@ def _kivy_app_class() -> type:
             )
 
             self.budget_dialog.show(ui)
+            self.picker_dialog.show(ui)
             self._show_dev_panel()
 
         def _place_prompt(self, beside_dev_panel: bool) -> None:
@@ -220,13 +231,14 @@ def _kivy_app_class() -> type:
             so the prompt moves right of it rather than under it: a covered choice would take
             the developer's tap to the panel instead.
             """
-            if beside_dev_panel:
-                width = WINDOW_SIZE[0] - DEV_PANEL_WIDTH - 24
-                self.prompt.size = (width, PROMPT_SIZE[1])
-                self.prompt.pos_hint = {"right": 0.995, "center_y": 0.5}
-            else:
-                self.prompt.size = PROMPT_SIZE
-                self.prompt.pos_hint = {"center_x": 0.5, "center_y": 0.5}
+            for dialog in (self.prompt, self.picker_dialog):
+                if beside_dev_panel:
+                    width = WINDOW_SIZE[0] - DEV_PANEL_WIDTH - 24
+                    dialog.size = (width, PROMPT_SIZE[1])
+                    dialog.pos_hint = {"right": 0.995, "center_y": 0.5}
+                else:
+                    dialog.size = PROMPT_SIZE
+                    dialog.pos_hint = {"center_x": 0.5, "center_y": 0.5}
 
         def _show_dev_panel(self) -> None:
             """The developer panel sits on the window itself, above the screens and above the
@@ -289,7 +301,8 @@ def _kivy_app_class() -> type:
 
         return Factory.CartRoot()
 
-    _ = (EventLoop, widgets)  # widgets: registers the custom classes the kv rules use
+    # widgets, clipping: register the custom classes the kv rules use
+    _ = (EventLoop, widgets, clipping)
     return SmartCartApp
 
 

@@ -18,8 +18,10 @@ from cart_app.engine import CartSnapshot
 from cart_app.events import Command, CommandRejected, EngineFault, Sensed
 from cart_app.health import HealthState
 from cart_app.session import SessionState
-from cart_app.store.link import HandoffTicket, LinkStatus
+from cart_app.store.link import LinkStatus
 from ui.bridge import Batch, Bridge
+from ui.controller_picker import PickerMixin
+from ui.controller_shopper import ShopperMixin
 from ui.controller_staff import StaffMixin
 from ui.controller_tools import ToolsMixin
 from ui.deps import EngineLike, UiDeps
@@ -31,8 +33,9 @@ from ui.viewmodels.calibration import CalibrationVM
 from ui.viewmodels.checkout import CheckoutVM
 from ui.viewmodels.maintenance import AuditRow, MaintenanceVM, StaffAuth
 from ui.viewmodels.map import MapVM, SearchResultView
+from ui.viewmodels.picker import ProductPickerVM
 from ui.viewmodels.prompt import PromptVM
-from ui.viewmodels.session import CodeKind, Screen, SessionVM, classify_code, screen_for
+from ui.viewmodels.session import Screen, SessionVM, screen_for
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +57,13 @@ class ScannedText:
 Observer = Callable[[frozenset[Part]], None]
 
 
-class CartUi(StaffMixin, ToolsMixin):
+class CartUi(ShopperMixin, PickerMixin, StaffMixin, ToolsMixin):
     """View-models + actions; everything here runs on the Kivy thread (or a test's thread).
 
-    Maintenance's actions are :class:`ui.controller_staff.StaffMixin`'s; scanned codes, the
-    budget dialog, enrolment and the developer panel :class:`ui.controller_tools.ToolsMixin`'s.
+    The shopper's actions are :class:`ui.controller_shopper.ShopperMixin`'s; the "Something
+    else" picker's :class:`ui.controller_picker.PickerMixin`'s; maintenance's
+    :class:`ui.controller_staff.StaffMixin`'s; scanned codes, the budget dialog, enrolment and
+    the developer panel :class:`ui.controller_tools.ToolsMixin`'s.
     """
 
     def __init__(self, deps: UiDeps) -> None:
@@ -72,6 +77,7 @@ class CartUi(StaffMixin, ToolsMixin):
         )
         self.prompt = PromptVM(deps.catalog, cur, tr, deps.wall, deps.thumbs)
         self.map = MapVM(deps.layout, deps.catalog, cur, tr)
+        self.picker = ProductPickerVM(self.map.search, deps.catalog, tr, deps.thumbs)
         self.checkout = CheckoutVM(
             cur,
             tr,
@@ -213,6 +219,7 @@ class CartUi(StaffMixin, ToolsMixin):
             self.prompt.bags_mode = False
         self.basket.update(snap)
         self.prompt.update(basket)
+        self._picker_sync()
         self.map.update_basket(basket, self.basket.last_added_line)
         self.checkout.update(snap)
         self.maintenance.update(snap)
@@ -223,7 +230,7 @@ class CartUi(StaffMixin, ToolsMixin):
                 self._done_since = self.deps.monotonic()
         else:
             self._done_since = None
-        changed = {Part.BASKET, Part.PROMPT, Part.MAP, Part.CHECKOUT, Part.STAFF}
+        changed = {Part.BASKET, Part.PROMPT, Part.PICKER, Part.MAP, Part.CHECKOUT, Part.STAFF}
         if self._route():
             changed.add(Part.SCREEN)
         return changed
@@ -261,18 +268,6 @@ class CartUi(StaffMixin, ToolsMixin):
     def _changed(self, *parts: Part) -> None:
         self._notify(frozenset(parts))
 
-    def start(self) -> None:
-        """ "Start shopping"."""
-        self._submit(self.session.start())
-
-    def start_with_bags(self) -> None:
-        """ "I brought my own bags": start, and label "this is mine" as "these are my bags"."""
-        self.prompt.bags_mode = True
-        self.guidance = self.tr("guidance.bags")
-        self._guidance_for_next = True
-        self._submit(self.session.start_with_bags())
-        self._changed(Part.BASKET)
-
     def set_language(self, code: str) -> None:
         """Switch language; every view is rebuilt from the last snapshot."""
         self.session.set_language(code)
@@ -282,6 +277,7 @@ class CartUi(StaffMixin, ToolsMixin):
             self.map.update_basket(empty_basket(), None)
         if self.search_text:
             self.search_results = self.map.search(self.search_text)
+        self.picker.refresh()
         self.calibration.refresh()
         self._tools_language()
         self._notify(ALL_PARTS)
@@ -296,126 +292,14 @@ class CartUi(StaffMixin, ToolsMixin):
         self.high_contrast = not self.high_contrast
         self._notify(ALL_PARTS)
 
-    def go(self, tab: Screen) -> None:
-        """Switch between basket, list & map and search while shopping."""
-        self._tab = tab
-        if self._route():
-            self._changed(Part.SCREEN)
-
-    def answer(self, answer: str) -> None:
-        """A prompt button was tapped."""
-        command = self.prompt.choose(answer)
-        if answer == "" and self.deps.call_staff is not None:
-            view = self.prompt.view
-            self.deps.call_staff(view.reason if view else "help")
-        self._submit(command)
-        self._changed(Part.PROMPT)
-
-    def prompt_back(self) -> None:
-        """Back from a scan/show/staff instruction to the prompt's buttons."""
-        self.prompt.back_to_choices()
-        self._changed(Part.PROMPT)
-
-    def explain_remove(self, line_id: int) -> None:
-        """ "Remove" on a line: removal happens by taking the item out (the scale sees it)."""
-        line = self._snapshot.basket.line(line_id) if self._snapshot else None
-        if line is not None:
-            name = self._name(line.sku)
-            self.guidance = self.tr("guidance.remove", name=name)
-            self._changed(Part.BASKET)
-
-    def dismiss_guidance(self) -> None:
-        """Close the guidance banner."""
-        self.guidance = ""
-        self._changed(Part.BASKET)
-
-    def dismiss_message(self) -> None:
-        """Close the message banner."""
-        self.message = ""
-        self._changed(Part.MESSAGE)
-
-    def _name(self, sku: str) -> str:
-        product = self.deps.catalog.by_sku(sku)
-        return product.name if product else sku
-
-    def search(self, text: str) -> None:
-        """Search products by name or code."""
-        self.search_text = text
-        self.search_results = self.map.search(text)
-        self._changed(Part.SEARCH)
-
-    def show_on_map(self, sku: str) -> None:
-        """A search result was tapped: show where it is."""
-        self.map.show_product(sku)
-        self.go(Screen.MAP)
-        self._changed(Part.MAP)
-
-    def add_to_list(self, sku: str) -> None:
-        """Put a search result on the shopping list."""
-        self.map.add_to_list(sku)
-        self.search_results = self.map.search(self.search_text)
-        self._changed(Part.MAP, Part.SEARCH)
-
-    def checkout_request(self) -> None:
-        """ "Go to checkout"."""
-        self._submit(self.checkout.request_checkout())
-
-    def back_to_shopping(self) -> None:
-        """Back from checkout or the handoff screen."""
-        self._submit(self.checkout.back_to_shopping())
-
-    def pay(self) -> None:
-        """ "Pay at the exit": hand the basket off (off the Kivy thread).
-
-        Refused while a staff check is due (the scale was away during the trip): the basket
-        must not reach the lane silently, so staff are called instead."""
-        if self.checkout.staff_check_due:
-            if self.deps.call_staff is not None:
-                self.deps.call_staff("staff check: the scale was unavailable during the trip")
-            self.message = self.tr("checkout.staff_check")
-            self._changed(Part.MESSAGE, Part.CHECKOUT)
-            return
-        if self.jobs.run("handoff", self.deps.handoff.hand_off, self._handed_off):
-            self.checkout.sending()
-            self._changed(Part.CHECKOUT)
-
-    def _handed_off(self, ticket: HandoffTicket | None, error: BaseException | None) -> None:
-        if error is not None or ticket is None:
-            self.checkout.handoff_failed(str(error))
-        else:
-            self.checkout.handed_off(ticket)
-
-    def renew_code(self) -> None:
-        """The code expired: go back to checkout and hand off again."""
-        self._submit(self.checkout.back_to_shopping())
-        self._submit(self.checkout.request_checkout())
-
-    def finish(self) -> None:
-        """ "Done" on the paid screen."""
-        self._submit(self.checkout.finish())
-
-    def scanned(self, text: str) -> set[Part]:
-        """A non-product code was scanned (loyalty card, store app, staff badge)."""
-        code = classify_code(text)
-        state = self._snapshot.basket.state if self._snapshot else SessionState.IDLE
-        if code.kind is CodeKind.STAFF:
-            self.check_badge(code.ident)
-            return {Part.STAFF}
-        if code.kind is CodeKind.SIGNED_BADGE:
-            self.check_signed_badge(code.ident)
-            return {Part.STAFF}
-        if code.kind is CodeKind.APP and code.shopping_list:
-            self.map.set_list(list(code.shopping_list))
-        if state is SessionState.IDLE:
-            self._submit(self.session.scanned(code))
-        return {Part.WELCOME, Part.MAP}
-
     # -- time ------------------------------------------------------------------------------------
     def tick(self) -> frozenset[Part]:
         """Once a second: countdowns, auto-lock, expired codes, the paid screen's reset."""
         changed: set[Part] = {Part.PROMPT} if self.prompt.view is not None else set()
         if self.staff.tick():
             changed |= {Part.STAFF}
+            if self._picker_sync():
+                changed.add(Part.PICKER)
             if self._route():
                 changed.add(Part.SCREEN)
         if self._snapshot is not None and self.checkout.token_expired():

@@ -11,12 +11,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from cart_app.events import Command, Sensed
+from cart_app.fusion import choices as ch
 from cart_app.store.badge import BadgeError, StaffBadge
 from cart_app.store.contract import BadgeVerifyResult
 from ui.parts import ALL_PARTS, Part
 from ui.staff_audit import staff_rows
 from ui.staff_auth import MAINTENANCE_ROLES, verify_pin
-from ui.viewmodels.maintenance import AuditRow, audit_rows
+from ui.viewmodels.audit import AuditRow, audit_rows
 from ui.viewmodels.session import Screen
 
 if TYPE_CHECKING:
@@ -26,7 +27,8 @@ if TYPE_CHECKING:
     from ui.jobs import Jobs
     from ui.viewmodels.calibration import CalibrationVM
     from ui.viewmodels.health import HealthVM
-    from ui.viewmodels.maintenance import MaintenanceVM, StaffAuth
+    from ui.viewmodels.maintenance import MaintenanceVM
+    from ui.viewmodels.staff_login import StaffAuth
 
 
 class StaffMixin:
@@ -51,6 +53,8 @@ class StaffMixin:
         def _changed(self, *parts: Part) -> None: ...
         def _notify(self, parts: frozenset[Part]) -> None: ...
         def _name(self, sku: str) -> str: ...
+        def staff_pick_other(self, prompt_id: str) -> None: ...
+        def _picker_sync(self) -> bool: ...
 
     def open_staff_login(self) -> None:
         """The discreet staff key: show the PIN pad."""
@@ -163,6 +167,7 @@ class StaffMixin:
     def staff_lock(self) -> None:
         """ "Lock" in maintenance."""
         self.staff.lock()
+        self._picker_sync()  # a staff pick closes with maintenance
         self._tab = Screen.BASKET
         self._route()
         self._notify(ALL_PARTS)
@@ -179,7 +184,10 @@ class StaffMixin:
         self.staff_do([self.maintenance.void_line(line_id, self.staff.staff_id)])
 
     def resolve_prompt(self, prompt_id: str, answer: str) -> None:
-        """Staff answer a flagged prompt."""
+        """Staff answer a flagged prompt ("Something else" opens the product picker)."""
+        if answer == ch.OTHER:
+            self.staff_pick_other(prompt_id)
+            return
         self.staff_do([self.maintenance.resolve_prompt(prompt_id, answer, self.staff.staff_id)])
 
     def unlock_cart(self) -> None:

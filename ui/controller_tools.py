@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from ui.i18n import Translator
     from ui.jobs import Jobs
     from ui.viewmodels.basket import BasketVM
-    from ui.viewmodels.maintenance import StaffAuth
+    from ui.viewmodels.staff_login import StaffAuth
 
 log = logging.getLogger(__name__)
 

@@ -25,6 +25,8 @@ class Part(enum.StrEnum):
     BUDGET = "budget"
     DEV = "dev"
     ENROL = "enrol"
+    PICKER = "picker"
+    """The "Something else" product picker."""
 
 
 ALL_PARTS = frozenset(Part)

@@ -18,14 +18,13 @@ from kivy.properties import (
     StringProperty,
 )
 from kivy.uix.boxlayout import BoxLayout
-from kivy.uix.modalview import ModalView
 from kivy.uix.recycleboxlayout import RecycleBoxLayout  # noqa: F401  (used by kv rules)
 from kivy.uix.recycleview import RecycleView  # noqa: F401  (used by kv rules)
 from kivy.uix.screenmanager import Screen
 
 from ui.controller import CartUi
+from ui.prompt_overlay import ChoiceButton, PromptOverlay
 from ui.viewmodels import formatting as fmt
-from ui.viewmodels.prompt import ChoiceView, PromptView
 
 
 def row_height(base: float) -> int:
@@ -305,89 +304,7 @@ class AuditRowView(BoxLayout):  # type: ignore[misc]
     evidence = StringProperty("")
 
 
-class PromptOverlay(ModalView):  # type: ignore[misc]
-    """Fusion's question over whatever screen is showing; never dismissed by a stray tap."""
-
-    view = ObjectProperty(None, allownone=True)
-    countdown = StringProperty("")
-    fraction = NumericProperty(1.0)
-
-    def __init__(self, **kwargs: Any) -> None:
-        """Shown and hidden by the app as prompts open and close."""
-        super().__init__(**kwargs)
-        self.auto_dismiss = False
-        self._total_s = 45.0
-
-    def show(self, view: PromptView | None, countdown: str, fraction: float) -> None:
-        """Show ``view`` (open the overlay if needed); None closes it."""
-        if view is None:
-            if self._window is not None:
-                self.dismiss(animation=False)
-            self.view = None
-            return
-        self.view = view
-        self.countdown = countdown
-        self.fraction = fraction
-        if self._window is None:
-            self.open(animation=False)
-
-    def on_view(self, _instance: Any, view: PromptView | None) -> None:
-        """Rebuild the answer buttons when the choices change (not on every countdown tick)."""
-        grid = self.ids.choices
-        choices: list[ChoiceView] = list(view.choices) if view is not None else []
-        if [getattr(c, "answer", None) for c in reversed(grid.children)] == [
-            c.answer for c in choices
-        ] and getattr(self, "_shown_labels", None) == [c.label for c in choices]:
-            return
-        self._shown_labels = [c.label for c in choices]
-        grid.clear_widgets()
-        for choice in choices:
-            grid.add_widget(
-                ChoiceButton(
-                    answer=choice.answer,
-                    kind=choice.kind,
-                    label=choice.label,
-                    detail=choice.detail,
-                    letters=choice.tile,
-                    source=choice.thumb or "",
-                )
-            )
-
-
-class ChoiceButton(BoxLayout):  # type: ignore[misc]
-    """A large answer button: picture or symbol, label, detail."""
-
-    answer = StringProperty("")
-    kind = StringProperty("")
-    label = StringProperty("")
-    detail = StringProperty("")
-    letters = StringProperty("")
-    source = StringProperty("")
-    __events__ = ("on_release",)
-
-    def on_touch_down(self, touch: Any) -> bool:
-        """Press feedback; the answer goes on release, like a button."""
-        if self.collide_point(*touch.pos):
-            touch.grab(self)
-            self.pressed = True
-            return True
-        return bool(super().on_touch_down(touch))
-
-    def on_touch_up(self, touch: Any) -> bool:
-        """Release inside: answer."""
-        if touch.grab_current is self:
-            touch.ungrab(self)
-            self.pressed = False
-            if self.collide_point(*touch.pos):
-                self.dispatch("on_release")
-            return True
-        return bool(super().on_touch_up(touch))
-
-    pressed = BooleanProperty(False)
-
-    def on_release(self) -> None:
-        """Tell the controller."""
-        ctl().answer(self.answer)
+__all__ = ["ChoiceButton", "PromptOverlay"]  # they lived here; the app still finds them here
 
 
 def schedule(callback: Any, delay: float = 0) -> None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ui.i18n import Translator
-from ui.viewmodels.maintenance import AuditRow
+from ui.viewmodels.audit import AuditRow
 
 log = logging.getLogger(__name__)
 

@@ -37,6 +37,9 @@ from ui.viewmodels.map_labels import (
 
 log = logging.getLogger(__name__)
 
+MAP_TEXTURE_CACHE = 400
+"""At most this many rendered map texts are kept (the demo store's map uses about 60)."""
+
 
 def _app() -> Any:
     return App.get_running_app()
@@ -88,6 +91,9 @@ class MapWidget(Widget):  # type: ignore[misc]
     def __init__(self, **kwargs: Any) -> None:
         """Redraw when the view, size or position changes."""
         super().__init__(**kwargs)
+        self._textures: dict[tuple[str, float, bool], Texture] = {}
+        """Rendered label texts, kept across redraws: a snapshot moves the route and the
+        stops, not the aisles' names, so a redraw renders only texts it has not drawn before."""
         self.bind(view=self._redraw, size=self._redraw, pos=self._redraw, theme_key=self._redraw)
 
     def _redraw(self, *_: Any) -> None:
@@ -99,7 +105,9 @@ class MapWidget(Widget):  # type: ignore[misc]
         frame = map_frame(view, (self.x, self.y), (self.width, self.height))
         fs = app.fs if app else 1.0
         at = frame.at
-        textures: dict[tuple[str, float, bool], Texture] = {}
+        textures = self._textures
+        if len(textures) > MAP_TEXTURE_CACHE:
+            textures.clear()
 
         def texture(text: str, size: float, bold: bool) -> Texture:
             key = (text, size, bold)

@@ -192,7 +192,12 @@ class FusionConfig(_Section):
         45.0, description="How long a prompt waits for the shopper before staff are flagged."
     )
     min_confirm_probability: float = Field(
-        0.9, gt=0, lt=1, description="Posterior needed to confirm without asking."
+        0.97,
+        gt=0,
+        lt=1,
+        description="Posterior needed to confirm without asking. Between look-alike packs of "
+        "one weight the posterior is the camera's word alone; 0.97 is where the trip benchmark "
+        "measured no wrong silent charge (docs/fusion.md).",
     )
     default_weight_tolerance_g: Grams = Field(
         10.0, description="Weight tolerance for products whose catalog entry gives none."

@@ -156,6 +156,16 @@ class ObservationView:
         """The recogniser's most likely product and its probability, if any."""
         return (self.vision[0][0], self.vision[0][1]) if self.vision else None
 
+    @property
+    def unsold(self) -> tuple[str, float] | None:
+        """The recogniser's top label and probability when it names nothing the store sells
+        (a shopper's bag, a hand): the camera's own word that the item is none of the
+        products."""
+        top = max(self.observation.candidates, key=lambda c: c.probability, default=None)
+        if top is None or any(label == top.label for _s, _p, label in self.vision):
+            return None
+        return top.label, top.probability
+
     def claims(self, kind: ChangeKind) -> bool:
         """Whether vision saw this item go the way of the change (in for adds, out for removals)."""
         wanted = Direction.INTO if kind is ChangeKind.ADD else Direction.OUT_OF
@@ -780,6 +790,12 @@ def _veto(assessment: Assessment, outcome: Outcome, settings: FusionSettings) ->
             if sku not in skus and (add or sku in assessment.targets):
                 return prompts.BARCODE_MISMATCH if add else prompts.REMOVAL_MISMATCH
             continue
+        unsold = view.unsold
+        if add and unsold is not None and unsold[1] >= settings.vision_veto_probability:
+            # The camera fairly sure it saw something the store does not sell (a bag): a
+            # product that merely fits the weight — anything sold by weight does — is no
+            # explanation. Asked ("this is mine" among the choices).
+            return prompts.WEIGHT_MISMATCH
         top = view.top
         if top is None or top[1] < settings.vision_veto_probability or top[0] in skus:
             continue

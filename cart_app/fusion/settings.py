@@ -23,7 +23,7 @@ class FusionSettings:
     """An observation and a weight change this close in time are paired."""
     prompt_timeout_s: float = 45.0
     """How long a prompt waits for the shopper before staff are flagged."""
-    min_confirm_probability: float = 0.9
+    min_confirm_probability: float = 0.97
     """Posterior an outcome needs to be confirmed without asking."""
     default_weight_tolerance_g: float = 10.0
     """Tolerance (a ±band, see ``tolerance_sigmas``) of products whose catalog gives none."""
@@ -63,7 +63,7 @@ class FusionSettings:
     """Weight factor of "an item none of the candidates", relative to a perfect fit (1)."""
     barcode_confidence: float = 0.999
     """Probability that a decoded product barcode names the item it was read from."""
-    placed_given_into: float = 0.95
+    placed_given_into: float = 0.99
     """Probability that an item seen going the change's way (in, or out) caused it."""
     placed_given_unknown: float = 0.5
     """Same, for an item whose direction vision could not tell (and handheld scans)."""

@@ -77,7 +77,7 @@ def one_item_in(c: Catalog) -> Case:
     avocado = grams(c, "FV-AVOCADO") + 4
     return Case(
         shopping(),
-        [Obs(0.0, seen(("Avocado", 0.93), ("Lime", 0.04))), Weigh(0.2, avocado)],
+        [Obs(0.0, seen(("Avocado", 0.99), ("Lime", 0.005))), Weigh(0.2, avocado)],
         [add("FV-AVOCADO")],
     )
 
@@ -86,7 +86,7 @@ def identical_items_at_once(c: Catalog) -> Case:
     three = grams(c, "D-MILK-STD", 3) - 7
     return Case(
         shopping(),
-        [Obs(0.0, seen(("Arla-Standard-Milk", 0.95))), Weigh(0.2, three)],
+        [Obs(0.0, seen(("Arla-Standard-Milk", 0.99))), Weigh(0.2, three)],
         [add("D-MILK-STD", 3)],
     )
 
@@ -96,8 +96,8 @@ def two_different_items_at_once(c: Catalog) -> Case:
     return Case(
         shopping(),
         [
-            Obs(0.0, seen(("Avocado", 0.95))),
-            Obs(0.1, seen(("Cucumber", 0.9), camera="cam2")),
+            Obs(0.0, seen(("Avocado", 0.99))),
+            Obs(0.1, seen(("Cucumber", 0.99), camera="cam2")),
             Weigh(0.3, both),
         ],
         [add("FV-AVOCADO"), add("FV-CUCUMBER")],
@@ -111,9 +111,9 @@ def second_item_reported_late(c: Catalog) -> Case:
     return Case(
         shopping(),
         [
-            Obs(0.0, seen(("Avocado", 0.95))),
+            Obs(0.0, seen(("Avocado", 0.99))),
             Weigh(0.3, both),
-            Obs(1.0, seen(("Cucumber", 0.9), camera="cam2")),
+            Obs(1.0, seen(("Cucumber", 0.99), camera="cam2")),
         ],
         [
             add("FV-AVOCADO", 3),
@@ -222,7 +222,7 @@ def removal_by_weight_alone_that_two_items_also_fit(c: Catalog) -> Case:
 def produce_by_weight(c: Catalog) -> Case:
     return Case(
         shopping(),
-        [Obs(0.0, seen(("Granny-Smith", 0.92), ("Pink-Lady", 0.05))), Weigh(0.2, 734.5)],
+        [Obs(0.0, seen(("Granny-Smith", 0.985), ("Pink-Lady", 0.01))), Weigh(0.2, 734.5)],
         [add("FV-APPLE-GRANNY", weight=734.5)],
     )
 

@@ -66,8 +66,8 @@ def test_joint_weighing_does_not_teach_unit_weights(
     timeline = Timeline(make_fuser(demo_catalog, clock), clock, shopping())
     commands = timeline.play(
         [
-            Obs(0.0, seen(("Avocado", 0.95))),
-            Obs(0.1, seen(("Cucumber", 0.9), camera="cam2")),
+            Obs(0.0, seen(("Avocado", 0.99))),
+            Obs(0.1, seen(("Cucumber", 0.99), camera="cam2")),
             Weigh(0.3, 553.0),
         ]
     )

@@ -79,3 +79,19 @@ def test_a_withdrawn_gain_closes_the_question_already_asked(
     mirror = WeightChange(-gain.delta_g, gain.after_g, gain.before_g, now, now)
     assert fuser.on_weight_change(mirror, basket) == [Answer(ask.prompt_id, WITHDRAWN, "system")]
     assert not fuser.state.prompts and not fuser.state.weights
+
+
+def test_what_the_camera_calls_unsold_is_not_charged_as_produce_that_fits_any_weight(
+    demo_catalog: Catalog, clock: FakeClock
+) -> None:
+    # A bag the camera was not sure enough of to tare, with a pear among the weaker
+    # candidates: pears are sold by weight, so 143 g "fits" them. Asked, never charged.
+    commands = _play(
+        demo_catalog,
+        clock,
+        Obs(0.0, seen((OWN_BAG_LABEL, 0.4), ("Conference", 0.09), ("Alpro-Fresh-Soy-Milk", 0.05))),
+        Weigh(0.2, 142.7),
+    )
+    assert not [c for c in commands if isinstance(c, Confirm | Tare)]
+    (ask,) = [c for c in commands if isinstance(c, Ask)]
+    assert ask.reason == reasons.WEIGHT_MISMATCH and ":not_mine" in ask.choices

@@ -85,7 +85,7 @@ def run(candidates: tuple[tuple[str, float], ...], delta_g: float) -> list[Confi
 def test_confident_vision_and_a_fitting_weight_confirm(
     data: st.DataObject, product: Product, units: int
 ) -> None:
-    candidates = data.draw(vision(product, 0.93))
+    candidates = data.draw(vision(product, 0.985))
     if product.pricing_mode is PricingMode.PER_KG:
         units = 1
         delta = data.draw(st.floats(per_kg_min_weight(product, _SETTINGS), 5_000.0))

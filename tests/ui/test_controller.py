@@ -9,6 +9,7 @@ import pytest
 
 from cart_app.app import CartApp
 from cart_app.events import Ask, ChangeKind, CompleteSession, Confirm, Lock
+from cart_app.records import PromptAnswered
 from cart_app.session import SessionState
 from tests.ui.cart import TEST_PIN, build_cart, scanned_in, wait_until, weighed_in
 from ui.controller import CartUi, Part, ScannedText
@@ -159,3 +160,73 @@ def test_staff_unlock_actions_and_auto_lock(ui: CartUi, cart: CartApp) -> None:
     wait_until(lambda: "Diagnostics written" in ui.message, pump, what="diagnostics")
     ui.staff_lock()
     assert screen(ui) is Screen.BASKET
+
+
+def test_something_else_for_the_shopper_and_for_staff(ui: CartUi, cart: CartApp) -> None:
+    pump = ui.bridge.dispatch
+    wait_until(lambda: ui.snapshot is not None, pump)
+    ui.dismiss_message()  # the laptop's start-up note (no webcam here)
+    ui.start()
+    wait_until(lambda: screen(ui) is Screen.BASKET, pump, what="basket")
+    # A question asked directly has no weight of its own: an item too light for the scale fits.
+    cart.engine.submit(Ask("too_light_unclear", (":scan", ":none", ":other"), prompt_id="gum"))
+    wait_until(lambda: ui.prompt.view is not None, pump, what="prompt")
+    ui.answer(":other")
+    assert ui.picker_visible and ui.picker.view.prompt_id == "gum"
+    ui.picker_search("tuggummi")
+    ui.picker_pick("K-CHEWING-GUM")
+    ui.picker_step(0, 1)
+    assert ui.picker.view.answer == "K-CHEWING-GUM*2"
+    ui.picker_cancel()  # back to the question, nothing sent
+    assert not ui.picker_visible and ui.prompt.view is not None
+    ui.answer(":other")
+    assert ui.picker.view.picked == ()  # a fresh pick
+    ui.picker_search("tuggummi")
+    ui.picker_pick("K-CHEWING-GUM")
+    ui.picker_step(0, 1)
+    ui.picker_confirm()
+    assert not ui.picker_visible
+    wait_until(lambda: bool(ui.basket.view.lines), pump, what="the named item's line")
+    line = ui.basket.view.lines[-1]
+    assert (line.name, ui.prompt.view) == ("Tuggummi pepparmint 10 st", None)
+    assert ui.snapshot is not None and ui.snapshot.basket.lines[-1].quantity == 2
+
+    # "Scan it" and "Call staff" stay on the picker, and lead back to the question.
+    cart.engine.submit(Ask("unseen_item", (":show", ":scan", ":other"), prompt_id="flag"))
+    wait_until(lambda: ui.prompt.view is not None, pump, what="second prompt")
+    ui.answer(":other")
+    ui.picker_scan()
+    assert not ui.picker_visible and ui.prompt.view is not None
+    assert ui.prompt.view.waiting_for == "scan"
+    ui.prompt_back()
+    ui.answer(":other")
+    ui.picker_call_staff()
+    assert not ui.picker_visible and ui.prompt.view.waiting_for == "staff"
+
+    # Staff answer the flagged prompt from maintenance with "Something else".
+    ui.open_staff_login()
+    for key in TEST_PIN:
+        ui.staff_key(key)
+    ui.staff_key("ok")
+    wait_until(lambda: screen(ui) is Screen.MAINTENANCE, pump, what="maintenance")
+    (flagged,) = ui.maintenance.view.prompts
+    assert ":other" in dict(flagged.answers)
+    ui.resolve_prompt("flag", ":other")
+    assert ui.picker_visible and ui.picker.view.staff
+    ui.picker_search("tuggummi")
+    ui.picker_pick("K-CHEWING-GUM")
+    ui.picker_confirm()
+    wait_until(lambda: not ui.maintenance.view.prompts, pump, what="prompt resolved by staff")
+    answered = [
+        r
+        for r in cart.ledger.records(ui.snapshot.basket.session_id)
+        if isinstance(r, PromptAnswered) and r.prompt_id == "flag"
+    ]
+    assert [(r.answer, r.answered_by.split()[0]) for r in answered] == [("K-CHEWING-GUM", "staff")]
+    # A staff pick closes with maintenance.
+    cart.engine.submit(Ask("unseen_item", (":scan", ":other"), prompt_id="again"))
+    wait_until(lambda: bool(ui.maintenance.view.prompts), pump, what="third prompt")
+    ui.resolve_prompt("again", ":other")
+    assert ui.picker.staff
+    ui.staff_lock()
+    assert not ui.picker.is_open and not ui.picker_visible

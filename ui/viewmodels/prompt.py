@@ -4,10 +4,12 @@ A pending prompt (:class:`cart_app.basket.PendingPrompt`) carries a reason code
 (:mod:`cart_app.fusion.prompts`) and choices in fusion's grammar
 (:mod:`cart_app.fusion.choices`). Product choices become buttons with the product's name,
 amount and picture; the special tokens become "Scan it", "Show it to the camera", "This is
-mine", "Nothing went in". Tapping a product (or "mine", "nothing") answers through the engine,
-which hands shopper answers to fusion; "scan" and "show" answer nothing by themselves (the scan
-or the camera does), so the screen only switches to its instruction. There is always a way on:
-every prompt also offers "Call staff", and a timed-out prompt stays answerable while staff come.
+mine", "Nothing went in", "Something else…". Tapping a product (or "mine", "nothing") answers
+through the engine, which hands shopper answers to fusion; "scan" and "show" answer nothing by
+themselves (the scan or the camera does), so the screen only switches to its instruction.
+"Something else…" opens the product picker (:mod:`ui.viewmodels.picker`), whose answer comes
+back through :meth:`PromptVM.answer_named`. There is always a way on: every prompt also offers
+"Call staff", and a timed-out prompt stays answerable while staff come.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Final
 
 from cart_app.basket import BasketState, PendingPrompt
 from cart_app.domain import PricingMode
@@ -33,10 +36,17 @@ SCAN = "scan"
 SHOW = "show"
 NOT_MINE = "not_mine"
 NOTHING = "nothing"
+OTHER = "other"
 HELP = "help"
 
-_SPECIAL_KIND = {ch.SCAN: SCAN, ch.SHOW: SHOW, ch.NOT_MINE: NOT_MINE, ch.NOTHING: NOTHING}
-_ICONS = {SCAN: "▮▯▮", SHOW: "◉", NOT_MINE: "⌂", NOTHING: "∅", HELP: "?"}
+_SPECIAL_KIND = {
+    ch.SCAN: SCAN,
+    ch.SHOW: SHOW,
+    ch.NOT_MINE: NOT_MINE,
+    ch.NOTHING: NOTHING,
+    ch.OTHER: OTHER,
+}
+_ICONS = {SCAN: "▮▯▮", SHOW: "◉", NOT_MINE: "⌂", NOTHING: "∅", OTHER: "⌨", HELP: "?"}
 _REASONS = (
     prompts.UNSEEN_ITEM,
     prompts.WEIGHT_MISMATCH,
@@ -49,6 +59,19 @@ _REASONS = (
     prompts.STAFF_NEEDED,
 )
 _REMOVAL_REASONS = frozenset({prompts.AMBIGUOUS_REMOVAL, prompts.REMOVAL_MISMATCH})
+_MISMATCH_REASONS = frozenset({prompts.WEIGHT_MISMATCH, prompts.REMOVAL_MISMATCH})
+NAMED_NOTICE_S: Final = 30.0
+"""A re-asked question this soon after a named answer ("something else") says why it is back."""
+
+
+@dataclass(frozen=True, slots=True)
+class _NamedSent:
+    """A named answer the shopper sent: fusion re-asks with the same choices if it does not fit."""
+
+    choices: tuple[str, ...]
+    known: frozenset[str]
+    """The prompts open when it was sent (a re-ask is a new one)."""
+    at: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +103,13 @@ class PromptView:
     """``"scan"`` or ``"show"`` after the shopper chose it; empty otherwise."""
     instruction: str
     """What to do now (after "scan"/"show"/"call staff"), or empty."""
+    notice: str = ""
+    """Why the question is back: the product the shopper named did not match the weight."""
+
+
+def is_removal(reason: str) -> bool:
+    """Whether a prompt with ``reason`` asks about something taken out."""
+    return reason in _REMOVAL_REASONS
 
 
 def reason_title(reason: str, tr: Translator) -> str:
@@ -108,6 +138,8 @@ class PromptVM:
         self._waiting_for = ""
         self._staff_called = False
         self._answered: set[str] = set()
+        self._named: _NamedSent | None = None
+        self._notice_for = ""
         self._total_s = 1.0
         self.bags_mode = False
         """The shopper said they brought bags: "This is mine" reads "These are my bags"."""
@@ -130,9 +162,30 @@ class PromptVM:
             self._staff_called = False
             # The countdown bar is full when the prompt first shows.
             self._total_s = max(1.0, pending.deadline - self._wall()) if pending else 1.0
+            self._check_reasked(pending)
         self._prompt = pending
         self.view = self._build()
         return self.view
+
+    def _check_reasked(self, pending: PendingPrompt | None) -> None:
+        """A new prompt just after a named answer: fusion asking again because the named
+        products did not fit the weight (same choices, a mismatch reason)."""
+        named = self._named
+        if named is None:
+            return
+        if self._wall() - named.at > NAMED_NOTICE_S:
+            self._named = None
+            return
+        if pending is None or pending.prompt_id in named.known:
+            return
+        self._named = None
+        if pending.reason in _MISMATCH_REASONS and pending.choices == named.choices:
+            self._notice_for = pending.prompt_id
+
+    @property
+    def pending(self) -> PendingPrompt | None:
+        """The prompt on screen (None when there is none)."""
+        return self._prompt
 
     def seconds_left(self) -> int:
         """Whole seconds until the prompt's deadline (0 when past or no prompt)."""
@@ -155,7 +208,8 @@ class PromptVM:
     # -- actions ---------------------------------------------------------------------------------
     def choose(self, answer: str) -> Answer | None:
         """The shopper tapped ``answer``: the command to submit, or None when the screen only
-        changes (scan, show, call staff)."""
+        changes (scan, show, call staff) or the picker opens ("something else": the controller
+        opens it; its answer comes back through :meth:`answer_named`)."""
         prompt = self._prompt
         if prompt is None:
             return None
@@ -167,6 +221,8 @@ class PromptVM:
         if answer not in prompt.choices:
             log.warning("answer %r is not a choice of prompt %s", answer, prompt.prompt_id)
             return None
+        if answer == ch.OTHER:
+            return None
         if answer in (ch.SCAN, ch.SHOW):
             # The scan (or the item held up to a camera) is the answer; fusion waits for it.
             self._waiting_for = _SPECIAL_KIND[answer]
@@ -175,6 +231,23 @@ class PromptVM:
             return None
         self._answered.add(prompt.prompt_id)
         return Answer(prompt.prompt_id, answer, "shopper")
+
+    def answer_named(self, prompt_id: str, answer: str) -> Answer | None:
+        """The shopper named products with "something else" (a product choice, which need not be
+        one of the prompt's): the command to submit, or None when prompt ``prompt_id`` is no
+        longer the one shown or does not accept it."""
+        prompt = self._prompt
+        if prompt is None or prompt.prompt_id != prompt_id:
+            log.warning("named answer for prompt %s, which is not on screen", prompt_id)
+            return None
+        if not ch.accepts(prompt.choices, answer):
+            log.warning("named answer %r is not accepted by prompt %s", answer, prompt_id)
+            return None
+        self._answered.add(prompt_id)
+        self._named = _NamedSent(
+            prompt.choices, frozenset({prompt_id, *self._answered}), self._wall()
+        )
+        return Answer(prompt_id, answer, "shopper")
 
     def back_to_choices(self) -> None:
         """Leave the scan/show/staff instruction and show the buttons again."""
@@ -218,8 +291,13 @@ class PromptVM:
             self._thumbs.path(first),
         )
 
-    def _special_choice(self, answer: str, reason: str) -> ChoiceView:
-        kind = _SPECIAL_KIND[answer]
+    def _special_choice(self, answer: str, reason: str) -> ChoiceView | None:
+        kind = _SPECIAL_KIND.get(answer)
+        if kind is None:
+            # A special answer this screen has no button for: not offered, rather than no
+            # prompt at all.
+            log.debug("no button for the special answer %r", answer)
+            return None
         key = f"prompt.choice.{kind}"
         if kind == NOT_MINE and reason in _REMOVAL_REASONS:
             key = "prompt.choice.not_mine_out"
@@ -245,6 +323,8 @@ class PromptVM:
         if self.bags_mode:
             # Bags first: the shopper just put them in and the button is what they look for.
             buttons.sort(key=lambda b: b.kind != NOT_MINE)
+        # "Something else…" last, just before "Call staff": the way on when nothing above fits.
+        buttons.sort(key=lambda b: b.kind == OTHER)
         buttons.append(ChoiceView("", HELP, tr("prompt.choice.help"), "", _ICONS[HELP], None))
         staff = prompt.reason == prompts.STAFF_NEEDED
         instruction = ""
@@ -255,6 +335,7 @@ class PromptVM:
         elif self._staff_called or staff:
             instruction = tr("prompt.instruction.staff")
         message = tr("prompt.message.staff") if staff else tr("prompt.message.default")
+        reasked = self._notice_for == prompt.prompt_id
         return PromptView(
             prompt_id=prompt.prompt_id,
             reason=prompt.reason,
@@ -265,4 +346,5 @@ class PromptVM:
             staff_needed=staff,
             waiting_for=self._waiting_for or ("staff" if self._staff_called else ""),
             instruction=instruction,
+            notice=tr("prompt.notice.named_mismatch") if reasked else "",
         )

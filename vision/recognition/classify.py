@@ -35,12 +35,14 @@ DEFAULT_KNN_K = 3
 @dataclass(frozen=True, slots=True)
 class ClassifierSettings:
     """How scores become candidates. ``unknown_threshold`` mirrors ``[vision]
-    unknown_threshold``; ``knn_k`` is used by the ``knn`` method only."""
+    unknown_threshold``; ``knn_k`` is used by the ``knn`` method only; ``whiten`` scores
+    prototypes in the gallery's whitened space (``normalise.py``) when it is large enough."""
 
     method: ScoreMethod = "prototype"
     temperature: float = DEFAULT_TEMPERATURE
     unknown_threshold: float = DEFAULT_UNKNOWN_THRESHOLD
     knn_k: int = DEFAULT_KNN_K
+    whiten: bool = True
 
     def __post_init__(self) -> None:
         if self.method not in SCORE_METHODS:
@@ -68,7 +70,7 @@ class ClassifierSettings:
             )
         if unknown_threshold is None:
             return base
-        return cls(base.method, base.temperature, unknown_threshold, base.knn_k)
+        return cls(base.method, base.temperature, unknown_threshold, base.knn_k, base.whiten)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,9 +99,18 @@ def softmax(scores: FloatArray, temperature: float) -> FloatArray:
 
 
 def candidates_from_scores(
-    scores: FloatArray, labels: tuple[str, ...], settings: ClassifierSettings, top_k: int
+    scores: FloatArray,
+    labels: tuple[str, ...],
+    settings: ClassifierSettings,
+    top_k: int,
+    *,
+    similarity: FloatArray | None = None,
 ) -> Recognition:
-    """One query's label scores (aligned with ``labels``) → candidates or :class:`Unknown`."""
+    """One query's label scores (aligned with ``labels``) → candidates or :class:`Unknown`.
+
+    ``similarity``: the raw cosine similarities the open-set check is made on, when ``scores``
+    are something else (whitened: ``normalise.py``); by default the scores themselves.
+    """
     if top_k < 1:
         raise ValueError("top_k must be >= 1")
     if not labels:
@@ -111,7 +122,8 @@ def candidates_from_scores(
     top = np.argpartition(-probabilities, k - 1)[:k] if k < len(labels) else np.arange(k)
     top = top[np.argsort(-probabilities[top], kind="stable")]
     candidates = tuple(Candidate(labels[i], float(probabilities[i])) for i in top)
-    best = float(row[top[0]])
+    raw = row if similarity is None else np.asarray(similarity, dtype=np.float32).reshape(-1)
+    best = float(raw[top[0]])
     if best < settings.unknown_threshold:
         return Unknown(best_similarity=best, nearest=candidates)
     return candidates

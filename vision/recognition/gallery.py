@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from vision.recognition.classify import ClassifierSettings, Recognition, candidates_from_scores
 from vision.recognition.manifest import ScoreMethod
+from vision.recognition.normalise import Whitening, fit_whitening
 
 FloatArray = npt.NDArray[np.float32]
 GALLERY_FORMAT = 1
@@ -67,6 +68,9 @@ class Gallery:
         self._embeddings: FloatArray = np.zeros((0, dim), dtype=np.float32)
         self._labels: list[str] = []
         self._cache: tuple[tuple[str, ...], FloatArray, npt.NDArray[np.int64]] | None = None
+        self._white: tuple[Whitening, FloatArray] | None = None
+        """(whitening, whitened prototypes); None when the gallery is too small."""
+        self._white_stale = True
 
     # ----- contents
 
@@ -111,6 +115,7 @@ class Gallery:
         self._embeddings = np.concatenate([self._embeddings, rows])
         self._labels.extend(labels)
         self._cache = None
+        self._white_stale = True
 
     def remove(self, label: str) -> int:
         """Drop every reference of ``label``; returns how many were removed."""
@@ -120,6 +125,7 @@ class Gallery:
             self._embeddings = self._embeddings[keep]
             self._labels = [name for name in self._labels if name != label]
             self._cache = None
+            self._white_stale = True
         return removed
 
     # ----- scoring
@@ -165,6 +171,20 @@ class Gallery:
             out[:, c] = best.mean(axis=1)
         return labels, out
 
+    def whitening(self) -> tuple[Whitening, FloatArray] | None:
+        """The gallery's within-label whitening and its whitened prototypes, or None when the
+        gallery is too small to estimate it (``normalise.py``)."""
+        if self._white_stale:
+            self._white_stale = False
+            self._white = None
+            _labels, _protos, owner = self._index()
+            white = fit_whitening(self._embeddings, owner) if len(owner) else None
+            if white is not None:
+                sums = np.zeros((int(owner.max()) + 1, self.dim), dtype=np.float64)
+                np.add.at(sums, owner, white.apply(self._embeddings))
+                self._white = (white, normalise_rows(sums))
+        return self._white
+
     def classify(
         self,
         embedding: npt.ArrayLike,
@@ -172,9 +192,7 @@ class Gallery:
         settings: ClassifierSettings | None = None,
     ) -> Recognition:
         """Calibrated candidates for one embedding, best first, or ``Unknown``."""
-        settings = settings or ClassifierSettings()
-        labels, scores = self.scores(embedding, settings.method, settings.knn_k)
-        return candidates_from_scores(scores[0], labels, settings, top_k)
+        return self.classify_many(embedding, top_k, settings)[0]
 
     def classify_many(
         self,
@@ -182,10 +200,23 @@ class Gallery:
         top_k: int = 5,
         settings: ClassifierSettings | None = None,
     ) -> tuple[Recognition, ...]:
-        """:meth:`classify` for each row, scoring all rows in one matrix product."""
+        """:meth:`classify` for each row, scoring all rows in one matrix product.
+
+        With ``settings.whiten`` and a gallery large enough, the prototype scores are the
+        whitened ones at the gallery's own temperature; the open-set check stays on the raw
+        similarities."""
         settings = settings or ClassifierSettings()
         labels, scores = self.scores(embeddings, settings.method, settings.knn_k)
-        return tuple(candidates_from_scores(row, labels, settings, top_k) for row in scores)
+        white = self.whitening() if settings.whiten and settings.method == "prototype" else None
+        if white is None:
+            return tuple(candidates_from_scores(row, labels, settings, top_k) for row in scores)
+        whitening, protos = white
+        sharpened = replace(settings, temperature=whitening.temperature)
+        whitened = whitening.apply(normalise_rows(embeddings)) @ protos.T
+        return tuple(
+            candidates_from_scores(w, labels, sharpened, top_k, similarity=raw)
+            for w, raw in zip(whitened, scores, strict=True)
+        )
 
     # ----- files
 
