@@ -75,6 +75,23 @@ class KivyHarness:
         self.size = WINDOW_SIZE
         self.startup_message = ""
 
+    def shown(self) -> str:
+        """The screen shown, once the switch to it has finished (touches wait for that too)."""
+        sm: Any = self.app.sm
+        return "" if sm.transition.is_active else str(sm.current)
+
+    def back_to_welcome(self) -> None:
+        """End whatever trip is open, as staff would, and wait for the welcome screen."""
+        from cart_app.session import SessionState
+
+        if self.ui.staff.unlocked:
+            self.ui.staff_lock()
+        snap = self.ui.snapshot
+        if snap is not None and snap.basket.state is not SessionState.IDLE:
+            for command in self.ui.maintenance.end_session("test"):
+                self.cart.engine.submit(command)
+        self.wait(lambda: self.shown() == "welcome", "welcome screen")
+
     def pump(self, frames: int = 3) -> None:
         """Run ``frames`` turns of Kivy's loop (the bridge's trigger runs in them)."""
         import time

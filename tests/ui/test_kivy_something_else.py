@@ -28,19 +28,13 @@ def state(h: KivyHarness) -> SessionState:
 
 
 def current(h: KivyHarness) -> str:
-    sm: Any = h.app.sm
-    return "" if sm.transition.is_active else str(sm.current)
+    """The screen shown, once the switch to it has finished."""
+    return h.shown()
 
 
 def back_to_welcome(h: KivyHarness) -> None:
     """End whatever trip is open, as staff would, and wait for the welcome screen."""
-    if h.ui.staff.unlocked:
-        h.ui.staff_lock()
-    snap = h.ui.snapshot
-    if snap is not None and snap.basket.state is not SessionState.IDLE:
-        for command in h.ui.maintenance.end_session("test"):
-            h.cart.engine.submit(command)
-    h.wait(lambda: current(h) == "welcome", "welcome screen")
+    h.back_to_welcome()
 
 
 def lines(h: KivyHarness) -> list[tuple[str, str]]:

@@ -26,9 +26,8 @@ def state(h: KivyHarness) -> SessionState:
 
 
 def current(h: KivyHarness) -> str:
-    """The screen shown, once the switch to it has finished (touches wait for that too)."""
-    sm: Any = h.app.sm
-    return "" if sm.transition.is_active else str(sm.current)
+    """The screen shown, once the switch to it has finished."""
+    return h.shown()
 
 
 def line_button(h: KivyHarness, name: str) -> Any:
