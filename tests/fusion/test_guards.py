@@ -77,6 +77,7 @@ def test_a_withdrawn_gain_closes_the_question_already_asked(
     (ask,) = [c for c in fuser.tick(clock.monotonic(), basket) if isinstance(c, Ask)]
     now = clock.monotonic()
     mirror = WeightChange(-gain.delta_g, gain.after_g, gain.before_g, now, now)
+    assert ask.prompt_id is not None
     assert fuser.on_weight_change(mirror, basket) == [Answer(ask.prompt_id, WITHDRAWN, "system")]
     assert not fuser.state.prompts and not fuser.state.weights
 
