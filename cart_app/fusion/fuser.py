@@ -119,6 +119,11 @@ class FusionState:
     own_items_g: tuple[float, ...] = ()
     recent_light: tuple[RecentLight, ...] = ()
     provisional: tuple[Provisional, ...] = ()
+    awaiting_scan: tuple[str, ...] = ()
+    """Prompts whose shopper tapped "scan it": the next scan answers them."""
+    deferred_scans: tuple[ItemObservation, ...] = ()
+    """Scans made while prompts were open that nobody asked for: the next item's, if it goes
+    in; otherwise, ``pairing_window_s`` later, an answer to the prompt they fit."""
 
 
 def _default_id() -> str:
@@ -246,12 +251,17 @@ class Fuser:
             (
                 p
                 for p in self._state.prompts
-                if p.context.change is not None and _withdraws(change, p.context.change)
+                if p.context.change is not None
+                and not p.context.observations
+                and _withdraws(change, p.context.change)
             ),
             None,
         )
         if asked is not None:
-            # The scale withdrew an increase fusion already asked about: the question is moot.
+            # The scale withdrew an increase nobody saw go in, which fusion already asked
+            # about (a lean on the handle): the question is moot. A gain the cameras saw is an
+            # item; its "mirror" is as likely another item of its weight coming out, and is
+            # decided as a removal (the unresolved item among the things that may have left).
             self._drop_prompt(asked.prompt_id)
             withdrawn: list[Command] = [Answer(asked.prompt_id, WITHDRAWN, "system")]
             return withdrawn + self._process(self._clock.monotonic(), self._book())
@@ -272,18 +282,24 @@ class Fuser:
         now = self._clock.monotonic()
         match = book.resolve(barcode.gtin)
         waiting = [p for p in self._open_prompts() if ch.SCAN in p.choices]
-        if waiting:
-            if match is None:
-                log.info("scan %s answers nothing: unknown product", barcode.gtin)
-                return []
-            obs = ItemObservation(SCANNER_CAMERA, Direction.UNKNOWN, (), barcode, now)
-            answered, fitted = self._answer_by_scan(waiting, obs, book)
+        if waiting and match is None:
+            log.info("scan %s answers nothing: unknown product", barcode.gtin)
+            return []
+        obs = ItemObservation(SCANNER_CAMERA, Direction.UNKNOWN, (), barcode, now)
+        awaiting = [p for p in waiting if p.prompt_id in self._state.awaiting_scan]
+        if awaiting:
+            answered, fitted = self._answer_by_scan(awaiting, obs, book)
             if not fitted:
                 # It may also be the next item, scanned before it goes in.
                 self._state = replace(self._state, observations=(*self._state.observations, obs))
             return answered + self._process(now, book)
-        obs = ItemObservation(SCANNER_CAMERA, Direction.UNKNOWN, (), barcode, now)
-        self._state = replace(self._state, observations=(*self._state.observations, obs))
+        # Nobody tapped "scan it": a scan while a question is open is as likely the next item,
+        # scanned before it goes in (a shopper scanning a swapped label does just that). It is
+        # evidence for the next item first, and answers the question only if no item follows.
+        deferred = self._state.deferred_scans + ((obs,) if waiting else ())
+        self._state = replace(
+            self._state, observations=(*self._state.observations, obs), deferred_scans=deferred
+        )
         return self._process(now, book)
 
     def on_answer(
@@ -302,8 +318,13 @@ class Fuser:
         if not ch.accepts(prompt.choices, answer):
             log.warning("answer %r is not a choice of prompt %s", answer, prompt_id)
             return []
-        if answer in (ch.SCAN, ch.SHOW, ch.OTHER):
-            return []  # the scan, the item shown to the camera, or the named product answers
+        if answer == ch.SCAN:
+            self._state = replace(
+                self._state, awaiting_scan=(*self._state.awaiting_scan, prompt.prompt_id)
+            )
+            return []  # the scan answers
+        if answer in (ch.SHOW, ch.OTHER):
+            return []  # the item shown to the camera, or the named product, answers
         if answer not in prompt.choices:
             return self._answer_named(
                 prompt, answer, basket, book, answered_by=answered_by, now=now
@@ -430,6 +451,8 @@ class Fuser:
         commands = self._housekeep_prompts(now, basket)
         self._cancel_pairs()
         commands += self._decide_weights(now, basket, book)
+        if self._state.deferred_scans:
+            commands += self._settle_deferred_scans(now, book)
         commands += self._expire_observations(now, basket, book)
         return commands
 
@@ -903,8 +926,34 @@ class Fuser:
 
     def _drop_prompt(self, prompt_id: str) -> None:
         self._state = replace(
-            self._state, prompts=tuple(p for p in self._state.prompts if p.prompt_id != prompt_id)
+            self._state,
+            prompts=tuple(p for p in self._state.prompts if p.prompt_id != prompt_id),
+            awaiting_scan=tuple(a for a in self._state.awaiting_scan if a != prompt_id),
         )
+
+    def _settle_deferred_scans(self, now: float, book: ProductBook) -> list[Command]:
+        """Deferred scans no item claimed within the pairing window: answers, if they fit."""
+        commands: list[Command] = []
+        keep: list[ItemObservation] = []
+        for obs in self._state.deferred_scans:
+            pending = any(o is obs for o in self._state.observations)
+            if not pending:
+                continue  # a weight change took it: it was the next item's
+            if now < obs.t + self._settings.pairing_window_s:
+                keep.append(obs)
+                continue
+            observations = tuple(o for o in self._state.observations if o is not obs)
+            self._state = replace(self._state, observations=observations)
+            basket = self._basket
+            assert basket is not None
+            for prompt in [p for p in self._open_prompts() if ch.SCAN in p.choices]:
+                outcome = self._try(prompt, obs, basket, book, placed=1.0)
+                if outcome is not None:
+                    self._drop_prompt(prompt.prompt_id)
+                    commands += [Answer(prompt.prompt_id, ch.SCAN, "scan"), *outcome]
+                    break
+        self._state = replace(self._state, deferred_scans=tuple(keep))
+        return commands
 
     def _housekeep_prompts(self, now: float, basket: BasketState) -> list[Command]:
         open_ids = {p.prompt_id for p in basket.pending_prompts}

@@ -158,13 +158,13 @@ class ObservationView:
 
     @property
     def unsold(self) -> tuple[str, float] | None:
-        """The recogniser's top label and probability when it names nothing the store sells
-        (a shopper's bag, a hand): the camera's own word that the item is none of the
-        products."""
-        top = max(self.observation.candidates, key=lambda c: c.probability, default=None)
-        if top is None or any(label == top.label for _s, _p, label in self.vision):
-            return None
-        return top.label, top.probability
+        """The most likely candidate label that names nothing the store sells (a shopper's
+        bag, a hand), with its probability: the camera's own word that the item may be none
+        of the products."""
+        sold = {label for _s, _p, label in self.vision}
+        found = [c for c in self.observation.candidates if c.label not in sold]
+        best = max(found, key=lambda c: c.probability, default=None)
+        return (best.label, best.probability) if best is not None else None
 
     def claims(self, kind: ChangeKind) -> bool:
         """Whether vision saw this item go the way of the change (in for adds, out for removals)."""
@@ -792,9 +792,9 @@ def _veto(assessment: Assessment, outcome: Outcome, settings: FusionSettings) ->
             continue
         unsold = view.unsold
         if add and unsold is not None and unsold[1] >= settings.vision_veto_probability:
-            # The camera fairly sure it saw something the store does not sell (a bag): a
-            # product that merely fits the weight — anything sold by weight does — is no
-            # explanation. Asked ("this is mine" among the choices).
+            # The camera gives a fair chance that it saw something the store does not sell (a
+            # bag): a product that merely fits the weight — anything sold by weight does — is
+            # no explanation. Asked ("this is mine" among the choices).
             return prompts.WEIGHT_MISMATCH
         top = view.top
         if top is None or top[1] < settings.vision_veto_probability or top[0] in skus:

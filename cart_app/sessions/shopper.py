@@ -98,6 +98,10 @@ class ShopperSettings:
     """A prompt's weight change and an action this far apart (or less) may be the same."""
 
 
+_SAME_G = 5.0
+"""Weights of two sets of items this close are equally likely to be what the scale weighed."""
+
+
 def _close(a_g: float, b_g: float) -> bool:
     """Two weights a shopper would call the same item's: within 15 g or 3 %."""
     return abs(a_g - b_g) <= max(15.0, 0.03 * max(a_g, b_g))
@@ -188,7 +192,18 @@ class TruthShopper:
         """What the prompt may be about: the whole action or, when the scale split two items
         put in together, the one whose weight the prompt's change is."""
         sets = [action.items] + ([(i,) for i in action.items] if len(action.items) > 1 else [])
-        return [s for s in sets if _close(sum(i.weight_g or 0.0 for i in s), abs(delta_g))]
+        weighed = abs(delta_g)
+        close = [
+            (abs(total - weighed), s)
+            for s in sets
+            if _close(total := sum(i.weight_g or 0.0 for i in s), weighed)
+        ]
+        if not close:
+            return []
+        # A melon (1,044 g) and a milk (1,059 g) put in together and weighed apart: the
+        # 1,059 g prompt is about the milk, not "close enough" to the melon.
+        best = min(gap for gap, _ in close)
+        return [s for gap, s in close if gap <= best + _SAME_G]
 
     def _choice_for(self, choices: tuple[str, ...], items: tuple[TruthItem, ...]) -> str | None:
         """The choice that is exactly ``items``: products, counts, and a weighing's weight."""

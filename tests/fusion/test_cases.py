@@ -391,7 +391,11 @@ def scan_answers_the_prompt(c: Catalog) -> Case:
 def scan_that_does_not_fit_the_prompt(c: Catalog) -> Case:
     return Case(
         shopping(),
-        [Weigh(0.2, grams(c, "D-MILK-STD")), Scan(5.0, PEANUT_BUTTER_UPC)],
+        [
+            Weigh(0.2, grams(c, "D-MILK-STD")),
+            Reply(4.5, "p1", ":scan"),
+            Scan(5.0, PEANUT_BUTTER_UPC),
+        ],
         [
             ask("unseen_item", ":show", ":scan", ":other", ":not_mine"),
             answer(":scan", "scan"),

@@ -102,6 +102,7 @@ def test_too_light_item_seen_but_unclear_is_asked(demo_catalog: Catalog, clock: 
     assert [summary(c) for c in commands] == [
         ("ask", reasons.TOO_LIGHT_UNCLEAR, ("K-CHEWING-GUM", ":scan", ":other", ":none"), "p1")
     ]
+    assert fuser.on_answer("p1", ":scan", shopping()) == []  # the shopper taps "scan it"
     more = fuser.on_scan(barcode("73091233"), shopping())
     assert [summary(c) for c in more] == [
         ("answer", "p1", ":scan", "scan"),

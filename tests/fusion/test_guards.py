@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from cart_app.catalog import Catalog
 from cart_app.clock import FakeClock
+from cart_app.domain import BasketLine
 from cart_app.events import Answer, Ask, Confirm, Tare
 from cart_app.fusion import WITHDRAWN
 from cart_app.fusion import prompts as reasons
 from cart_app.fusion.fuser import OWN_BAG_LABEL
 from scale.types import WeightChange
-from tests.fusion.helpers import Obs, Timeline, Weigh, make_fuser, seen, shopping, weighed
+from tests.fusion.helpers import Obs, Scan, Timeline, Weigh, make_fuser, seen, shopping, weighed
 
 
 def _play(catalog: Catalog, clock: FakeClock, *events: Obs | Weigh) -> list[object]:
@@ -96,3 +97,49 @@ def test_what_the_camera_calls_unsold_is_not_charged_as_produce_that_fits_any_we
     assert not [c for c in commands if isinstance(c, Confirm | Tare)]
     (ask,) = [c for c in commands if isinstance(c, Ask)]
     assert ask.reason == reasons.WEIGHT_MISMATCH and ":not_mine" in ask.choices
+
+
+def test_a_mirrored_loss_after_a_seen_item_is_decided_as_a_removal(
+    demo_catalog: Catalog, clock: FakeClock
+) -> None:
+    # A cucumber went in (seen, asked about); something of the same weight came out and the
+    # scale reported it as the gain's mirror. It may be the cucumber or another item: not
+    # closed as "withdrawn" on the scale's word alone.
+    fuser = make_fuser(demo_catalog, clock)
+    basket = shopping([BasketLine(1, "S-PEANUT-BUTTER", 1, 0.0)])
+    fuser.on_observation(seen(("Cucumber", 0.6), ("Avocado", 0.3), t=clock.monotonic()), basket)
+    gain = weighed(386.3, clock.monotonic())
+    fuser.on_weight_change(gain, basket)
+    clock.advance(5)
+    asks = [c for c in fuser.tick(clock.monotonic(), basket) if isinstance(c, Ask)]
+    assert asks
+    now = clock.monotonic()
+    mirror = WeightChange(-gain.delta_g, gain.after_g, gain.before_g, now, now)
+    assert not [c for c in fuser.on_weight_change(mirror, basket) if isinstance(c, Answer)]
+
+
+def test_a_scan_nobody_asked_for_is_the_next_items_not_the_open_questions(
+    demo_catalog: Catalog, clock: FakeClock
+) -> None:
+    # Juice and a look-alike milk both fit the first weighing, so the cart asks. While the
+    # question is open, the shopper scans the milk's barcode — stuck on an oat drink — and
+    # puts the oat drink in. The scan must not answer the juice question as "milk".
+    milk_gtin = "7350999000141"
+    assert demo_catalog.resolve_scan(milk_gtin) is not None
+    timeline = Timeline(make_fuser(demo_catalog, clock), clock, shopping())
+    commands = timeline.play(
+        [
+            Obs(
+                0.0, seen(("Tropicana-Apple-Juice", 0.5), ("Garant-Ecological-Standard-Milk", 0.4))
+            ),
+            Weigh(0.2, 1074.0),
+            Scan(4.0, milk_gtin),
+            Obs(5.0, seen(("Oatly-Oat-Milk", 0.9))),
+            Weigh(5.2, 1055.0),
+        ],
+        until=9.0,
+    )
+    assert not [c for c in commands if isinstance(c, Confirm)], commands
+    asks = [c for c in commands if isinstance(c, Ask)]
+    assert [a.reason for a in asks] == [reasons.AMBIGUOUS_ITEM, reasons.BARCODE_MISMATCH]
+    assert not [c for c in commands if isinstance(c, Answer)]
