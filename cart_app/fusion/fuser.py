@@ -357,17 +357,18 @@ class Fuser:
         mistake: it must not be charged); staff answers are carried out with the misfit noted.
         """
         context = prompt.context
+        named = ch.decode_choice(answer)
+        if any(book.product(item.sku) is None for item in named):
+            log.warning("answer %r to prompt %s names no product we sell", answer, prompt.prompt_id)
+            return []
         checked = check_named(
-            ch.decode_choice(answer),
+            named,
             context.kind,
             context.delta_g,
             basket=basket,
             book=book,
             settings=self._settings,
         )
-        if checked.problem.startswith("unknown product"):
-            log.warning("answer %r to prompt %s: %s", answer, prompt.prompt_id, checked.problem)
-            return []
         commands: list[Command] = [Answer(prompt.prompt_id, answer, answered_by)]
         self._drop_prompt(prompt.prompt_id)
         note = f"answer to prompt {prompt.prompt_id} ({prompt.reason}); named"
