@@ -806,6 +806,27 @@ def _veto(assessment: Assessment, outcome: Outcome, settings: FusionSettings) ->
     return None
 
 
+def _weighed_unsure(
+    assessment: Assessment, ranked: RankedOutcome, settings: FusionSettings
+) -> bool:
+    """Whether the outcome charges a product sold by weight the camera was not sure of.
+
+    Any reading fits a product sold by weight, so its weighing says nothing of what it is:
+    when the other candidates do not fit, it wins by elimination, and an item none of them (a
+    bag the camera half took for carrots) would be charged as produce. Its identity rests on
+    the camera (or a label) alone, which must give it at least ``per_kg_vision_probability``.
+    """
+    if assessment.kind is not ChangeKind.ADD:
+        return False
+    for item in ranked.outcome.items:
+        if item.weight_g is None or item.unit_price_cents is not None:
+            continue  # per unit, or a labelled weighing (the label names it)
+        sure = max((view.mass(item.sku) for view in assessment.views), default=0.0)
+        if sure < settings.per_kg_vision_probability:
+            return True
+    return False
+
+
 def _count_unsure(assessment: Assessment, ranked: RankedOutcome, settings: FusionSettings) -> bool:
     """Whether the outcome counts more units of a product than were seen, without the camera
     (or a barcode) being sure of the product.
@@ -846,6 +867,8 @@ def verdict(assessment: Assessment, settings: FusionSettings) -> Verdict:
     veto = _veto(assessment, best.outcome, settings)
     if veto is None and assessment.absorbed is not None:
         veto = prompts.WEIGH_SEPARATELY
+    if veto is None and _weighed_unsure(assessment, best, settings):
+        veto = prompts.AMBIGUOUS_ITEM
     if veto is None and _count_unsure(assessment, best, settings):
         veto = prompts.AMBIGUOUS_ITEM
     if veto is None and _merged_track(best):

@@ -80,6 +80,9 @@ class FusionSettings:
     absorbed_candidate_probability: float = 0.1
     """A pack this likely, seen with a product sold by weight whose weighing has room for it,
     is asked about rather than charged as produce."""
+    per_kg_vision_probability: float = 0.5
+    """Least camera probability for charging a product sold by weight: its weighing says
+    nothing of what it is, so its identity rests on the camera (or a label) alone."""
     weight_count_probability: float = 0.8
     """More units of a product than the cameras saw are counted by the weight only when the
     product itself is at least this likely (its barcode, or the recogniser)."""
@@ -136,6 +139,7 @@ class FusionSettings:
             "absorbed_candidate_probability",
             "own_bag_probability",
             "weight_count_probability",
+            "per_kg_vision_probability",
         )
         for name in probabilities:
             if not 0 < getattr(self, name) < 1:
