@@ -121,6 +121,8 @@ class FusionState:
     provisional: tuple[Provisional, ...] = ()
     awaiting_scan: tuple[str, ...] = ()
     """Prompts whose shopper tapped "scan it": the next scan answers them."""
+    awaiting_show: tuple[str, ...] = ()
+    """Prompts whose shopper tapped "show it": an item held up to a camera answers them."""
     deferred_scans: tuple[ItemObservation, ...] = ()
     """Scans made while prompts were open that nobody asked for: the next item's, if it goes
     in; otherwise, ``pairing_window_s`` later, an answer to the prompt they fit."""
@@ -323,8 +325,13 @@ class Fuser:
                 self._state, awaiting_scan=(*self._state.awaiting_scan, prompt.prompt_id)
             )
             return []  # the scan answers
-        if answer in (ch.SHOW, ch.OTHER):
-            return []  # the item shown to the camera, or the named product, answers
+        if answer == ch.SHOW:
+            self._state = replace(
+                self._state, awaiting_show=(*self._state.awaiting_show, prompt.prompt_id)
+            )
+            return []  # the item held up to a camera answers
+        if answer == ch.OTHER:
+            return []  # the named product answers
         if answer not in prompt.choices:
             return self._answer_named(
                 prompt, answer, basket, book, answered_by=answered_by, now=now
@@ -930,6 +937,7 @@ class Fuser:
             self._state,
             prompts=tuple(p for p in self._state.prompts if p.prompt_id != prompt_id),
             awaiting_scan=tuple(a for a in self._state.awaiting_scan if a != prompt_id),
+            awaiting_show=tuple(a for a in self._state.awaiting_show if a != prompt_id),
         )
 
     def _settle_deferred_scans(self, now: float, book: ProductBook) -> list[Command]:
@@ -1055,9 +1063,11 @@ class Fuser:
     def _answer_by_showing(self, obs: ItemObservation, book: ProductBook) -> list[Command]:
         """An item shown to the camera while an unseen-item prompt is open may answer it.
 
-        An item held up (or of unknown direction) is a showing. One seen going in answers only
-        if vision reports it late, within the pairing window of the prompt's weight change;
-        otherwise it is the next item, with its own weight change to come.
+        An item held up (or of unknown direction) is a showing once the shopper tapped "show
+        it" — before that, an item held over the basket is just that (looked at, maybe put
+        back). Any item answers if vision reports it late, within the pairing window of the
+        prompt's weight change; one seen going in later is the next item, with its own weight
+        change to come.
         """
         if obs.direction is Direction.OUT_OF or self._basket is None:
             return []
@@ -1070,7 +1080,8 @@ class Fuser:
                 <= obs.t
                 <= change.t_settled + self._settings.pairing_window_s
             )
-            if obs.direction is Direction.INTO and not late:
+            asked = prompt.prompt_id in self._state.awaiting_show
+            if not late and (obs.direction is Direction.INTO or not asked):
                 continue
             outcome = self._try(prompt, obs, self._basket, book, placed=1.0)
             if outcome is not None:

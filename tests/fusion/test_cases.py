@@ -405,11 +405,26 @@ def scan_that_does_not_fit_the_prompt(c: Catalog) -> Case:
     )
 
 
+def item_held_over_the_basket_unasked_does_not_answer_the_prompt(c: Catalog) -> Case:
+    # A lime went in unseen (too small for a track); the shopper then looks at an onion over
+    # the basket without tapping "show it". Onions are sold by weight, so 65 g "fits" them:
+    # it must not be taken for the lime's answer.
+    return Case(
+        shopping(),
+        [
+            Weigh(0.2, grams(c, "FV-LIME")),
+            Obs(5.0, seen(("Yellow-Onion", 0.95), direction=HELD)),
+        ],
+        [ask("unseen_item", ":show", ":scan", ":other", ":not_mine")],
+    )
+
+
 def item_shown_to_the_camera_answers_the_prompt(c: Catalog) -> Case:
     return Case(
         shopping(),
         [
             Weigh(0.2, grams(c, "FV-AVOCADO") + 3),
+            Reply(4.5, "p1", ":show"),
             Obs(5.0, seen(("Avocado", 0.9), direction=HELD)),
         ],
         [
@@ -522,6 +537,7 @@ CASES: dict[str, Callable[[Catalog], Case]] = {
         scan_answers_the_prompt,
         scan_that_does_not_fit_the_prompt,
         item_shown_to_the_camera_answers_the_prompt,
+        item_held_over_the_basket_unasked_does_not_answer_the_prompt,
         observation_reported_after_the_prompt_answers_it,
         next_item_while_a_prompt_is_open,
         unresolved_item_taken_back_out,

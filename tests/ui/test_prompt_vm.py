@@ -124,7 +124,7 @@ def test_scan_and_show_change_the_screen(
     assert prompt.view.instruction == "Scan the item's barcode at the scanner now."
     prompt.back_to_choices()
     assert prompt.view is not None and prompt.view.waiting_for == ""
-    assert prompt.choose(":show") is None
+    assert prompt.choose(":show") == Answer("p1", ":show", "shopper")
     assert prompt.view is not None and prompt.view.instruction.startswith("Hold the item up")
     assert prompt.choose("") is None  # call staff
     assert prompt.view is not None and prompt.view.waiting_for == "staff"

@@ -228,11 +228,10 @@ class PromptVM:
             self._waiting_for = _SPECIAL_KIND[answer]
             self._staff_called = False
             self.view = self._build()
-            if answer == ch.SCAN:
-                # Fusion must know the next scan answers this question: a scan nobody asked
-                # for is first taken for the next item, scanned before it goes in.
-                return Answer(prompt.prompt_id, answer, "shopper")
-            return None
+            # Fusion must know the next scan (or item held up) answers this question: a scan
+            # nobody asked for is first taken for the next item, and an item held over the
+            # basket unasked is only looked at.
+            return Answer(prompt.prompt_id, answer, "shopper")
         self._answered.add(prompt.prompt_id)
         return Answer(prompt.prompt_id, answer, "shopper")
 
