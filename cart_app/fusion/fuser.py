@@ -619,10 +619,18 @@ class Fuser:
             t = self._state.observations[i].t
             return max(start - t, t - end, 0.0)
 
+        def scanned_after(o: ItemObservation) -> bool:
+            # A code scanned on the basket scanner names an item *about to* go in: once an
+            # item is down, it is in the basket, not in the shopper's hand at the scanner.
+            return o.camera_id == SCANNER_CAMERA and kind is ChangeKind.ADD and o.t > start
+
         near = [
             i
             for i, o in enumerate(self._state.observations)
-            if i not in consumed and o.direction in directions and distance(i) <= window
+            if i not in consumed
+            and o.direction in directions
+            and distance(i) <= window
+            and not scanned_after(o)
         ]
         near.sort(key=lambda i: (distance(i), i))
         return sorted(near[: self._settings.max_group_observations])

@@ -791,7 +791,7 @@ def _veto(assessment: Assessment, outcome: Outcome, settings: FusionSettings) ->
                 return prompts.BARCODE_MISMATCH if add else prompts.REMOVAL_MISMATCH
             continue
         unsold = view.unsold
-        if add and unsold is not None and unsold[1] >= settings.vision_veto_probability:
+        if add and unsold is not None and unsold[1] >= settings.unsold_veto_probability:
             # The camera gives a fair chance that it saw something the store does not sell (a
             # bag): a product that merely fits the weight — anything sold by weight does — is
             # no explanation. Asked ("this is mine" among the choices).
@@ -846,6 +846,14 @@ def _count_unsure(assessment: Assessment, ranked: RankedOutcome, settings: Fusio
             continue
         sure = max((assessment.views[i].mass(item.sku) for i in seen), default=0.0)
         if sure < settings.weight_count_probability:
+            return True
+        others = [
+            view
+            for i, view in enumerate(assessment.views)
+            if i not in seen and view.observation.direction is not Direction.HELD
+        ]
+        if others:
+            # Something else was seen moving in at the time: the "extra units" may be it.
             return True
     return False
 

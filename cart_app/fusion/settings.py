@@ -83,9 +83,12 @@ class FusionSettings:
     per_kg_vision_probability: float = 0.5
     """Least camera probability for charging a product sold by weight: its weighing says
     nothing of what it is, so its identity rests on the camera (or a label) alone."""
-    weight_count_probability: float = 0.8
+    weight_count_probability: float = 0.9
     """More units of a product than the cameras saw are counted by the weight only when the
     product itself is at least this likely (its barcode, or the recogniser)."""
+    unsold_veto_probability: float = 0.1
+    """A candidate label the store does not sell (``own-bag``) at least this likely, on an item
+    going in, means no product is charged without asking."""
     own_bag_probability: float = 0.9
     """An item the recogniser calls the shopper's own bag (label ``own-bag``) at least this
     likely, going in, is tared without asking (when it weighs no more than ``own_bag_max_g``)."""
@@ -139,6 +142,7 @@ class FusionSettings:
             "absorbed_candidate_probability",
             "own_bag_probability",
             "weight_count_probability",
+            "unsold_veto_probability",
             "per_kg_vision_probability",
         )
         for name in probabilities:

@@ -10,10 +10,20 @@ from cart_app.fusion import WITHDRAWN
 from cart_app.fusion import prompts as reasons
 from cart_app.fusion.fuser import OWN_BAG_LABEL
 from scale.types import WeightChange
-from tests.fusion.helpers import Obs, Scan, Timeline, Weigh, make_fuser, seen, shopping, weighed
+from tests.fusion.helpers import (
+    UNKNOWN,
+    Obs,
+    Scan,
+    Timeline,
+    Weigh,
+    make_fuser,
+    seen,
+    shopping,
+    weighed,
+)
 
 
-def _play(catalog: Catalog, clock: FakeClock, *events: Obs | Weigh) -> list[object]:
+def _play(catalog: Catalog, clock: FakeClock, *events: Obs | Weigh | Scan) -> list[object]:
     return list(Timeline(make_fuser(catalog, clock), clock, shopping()).play(list(events)))
 
 
@@ -161,3 +171,49 @@ def test_a_product_sold_by_weight_is_not_charged_on_a_weak_sighting_by_eliminati
     )
     assert not [c for c in commands if isinstance(c, Confirm | Tare)]
     assert [c for c in commands if isinstance(c, Ask)]
+
+
+def test_a_count_by_weight_is_asked_when_something_else_was_seen_going_in(
+    demo_catalog: Catalog, clock: FakeClock
+) -> None:
+    # Crispbread and a juice put in together; the juice's track gave no candidates. Three
+    # crispbreads weigh what the two do: not counted silently.
+    commands = _play(
+        demo_catalog,
+        clock,
+        Obs(0.0, seen(direction=UNKNOWN)),
+        Obs(0.5, seen(("S-CRISPBREAD", 0.95))),
+        Weigh(0.6, 1626.0),
+    )
+    assert not [c for c in commands if isinstance(c, Confirm)]
+
+
+def test_a_bag_the_camera_takes_for_packs_of_gum_is_not_counted(
+    demo_catalog: Catalog, clock: FakeClock
+) -> None:
+    commands = _play(
+        demo_catalog,
+        clock,
+        Obs(0.0, seen(("K-CHEWING-GUM", 0.87), ("Alpro-Fresh-Soy-Milk", 0.04))),
+        Weigh(0.2, 43.1),
+    )
+    assert not [c for c in commands if isinstance(c, Confirm)]
+
+
+def test_a_code_scanned_after_an_item_went_down_names_the_next_item(
+    demo_catalog: Catalog, clock: FakeClock
+) -> None:
+    # A lime went in unseen; then a chewing-gum label — stuck on a pot of sour cream — is
+    # scanned and the pot put in. 60 g is four packs of gum, but the scan came after the lime
+    # was down: it names the pot (whose weight it does not fit), not the lime.
+    commands = _play(
+        demo_catalog,
+        clock,
+        Weigh(0.2, 59.7),
+        Scan(2.0, "73091233"),
+        Obs(2.6, seen(("Arla-Sour-Cream", 0.6))),
+        Weigh(2.8, 321.0),
+    )
+    assert not [c for c in commands if isinstance(c, Confirm)]
+    asks = [c.reason for c in commands if isinstance(c, Ask)]
+    assert len(asks) == 2 and reasons.BARCODE_MISMATCH in asks
