@@ -222,6 +222,7 @@ class DemoTrip:
                 self.app.engine.call(Answer(prompt.prompt_id, tap, "shopper"), timeout=10)
             elif SHOW in prompt.choices:
                 self.echo(f"   (the camera missed it; the shopper shows {product.name} again)")
+                self.app.engine.call(Answer(prompt.prompt_id, SHOW, "shopper"), timeout=10)
                 self._pass(Pass(product, Direction.HELD, duration_s=2.4))
             return False
 
@@ -264,7 +265,9 @@ class DemoTrip:
         self.show("something went in past the camera: the cart asks to see it")
         if SHOW not in prompt.choices:
             raise DemoError(f"the prompt does not ask to be shown the item: {prompt.choices}")
-        # The answer is the item itself, held up to the camera: its barcode names it.
+        # The shopper taps "Show it"; the answer is the item itself, held up to the camera:
+        # its barcode names it.
+        engine.call(Answer(prompt.prompt_id, SHOW, "shopper"), timeout=10)
         self._pass(Pass(milk, Direction.HELD, duration_s=2.4, x=0.5))
         self._wait(lambda: self.lines_of(milk.sku) == 1, "the milk shown to the camera")
         self.show(f"shopper holds up {milk.name}: the camera reads it, prompt answered")

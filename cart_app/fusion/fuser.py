@@ -70,6 +70,8 @@ _ACTIVE = frozenset({SessionState.SHOPPING, SessionState.CHECKOUT, SessionState.
 _FROZEN = frozenset({SessionState.CHECKOUT, SessionState.HANDED_OFF})
 _ADD_DIRECTIONS = frozenset({Direction.INTO, Direction.UNKNOWN, Direction.HELD})
 _REMOVE_DIRECTIONS = frozenset({Direction.OUT_OF, Direction.UNKNOWN, Direction.HELD})
+_SCAN_SLACK_S = 0.5
+"""A scan this long after an addition started may still be its item's (clocks, a quick hand)."""
 _TOO_LIGHT_ASK_MASS = 0.5
 """Vision mass on too-light products above which an unclear one is asked about, not dropped."""
 
@@ -622,7 +624,11 @@ class Fuser:
         def scanned_after(o: ItemObservation) -> bool:
             # A code scanned on the basket scanner names an item *about to* go in: once an
             # item is down, it is in the basket, not in the shopper's hand at the scanner.
-            return o.camera_id == SCANNER_CAMERA and kind is ChangeKind.ADD and o.t > start
+            return (
+                o.camera_id == SCANNER_CAMERA
+                and kind is ChangeKind.ADD
+                and o.t > start + _SCAN_SLACK_S
+            )
 
         near = [
             i
