@@ -394,11 +394,17 @@ class Fuser:
             if context.kind is ChangeKind.REMOVE
             else prompts.WEIGHT_MISMATCH
         )
+        return commands + self._ask_again(prompt, reason, context, now)
+
+    def _ask_again(
+        self, prompt: OpenPrompt, reason: str, context: PromptContext, now: float
+    ) -> list[Command]:
+        """A new prompt with ``prompt``'s choices (an answer that did not fit it)."""
         prompt_id = self._new_id()
         timeout = self._settings.prompt_timeout_s
         again = OpenPrompt(prompt_id, reason, prompt.choices, context, now + timeout)
         self._state = replace(self._state, prompts=(*self._state.prompts, again))
-        return [*commands, Ask(reason, prompt.choices, prompt_id, timeout)]
+        return [Ask(reason, prompt.choices, prompt_id, timeout)]
 
     def _carry_out_choice(
         self,
@@ -538,9 +544,7 @@ class Fuser:
             return False
         if now >= change.t_settled + self._settings.observation_grace_s:
             return False
-        seen = sum(1 for key in ranked.best.assignment if key not in (NOT_PLACED, OTHER))
-        units = sum(1 if i.weight_g is not None else i.quantity for i in ranked.outcome.items)
-        return units > seen
+        return _beyond_seen(ranked)
 
     def _own_bag(self, change: WeightChange, kind: ChangeKind, group: list[int]) -> Tare | None:
         """The shopper's own bag going in, seen as one: tared without asking.
@@ -589,9 +593,7 @@ class Fuser:
             return len(ranked.outcome.items) == 1 or any(
                 key not in (NOT_PLACED, OTHER) for key in ranked.best.assignment
             )
-        seen = sum(1 for key in ranked.best.assignment if key not in (NOT_PLACED, OTHER))
-        units = sum(1 if i.weight_g is not None else i.quantity for i in ranked.outcome.items)
-        return units <= seen or now >= change.t_settled + self._settings.count_grace_s
+        return not _beyond_seen(ranked) or now >= change.t_settled + self._settings.count_grace_s
 
     def _assess(
         self,
@@ -967,14 +969,8 @@ class Fuser:
                 continue
             observations = tuple(o for o in self._state.observations if o is not obs)
             self._state = replace(self._state, observations=observations)
-            basket = self._basket
-            assert basket is not None
-            for prompt in [p for p in self._open_prompts() if ch.SCAN in p.choices]:
-                outcome = self._try(prompt, obs, basket, book, placed=1.0)
-                if outcome is not None:
-                    self._drop_prompt(prompt.prompt_id)
-                    commands += [Answer(prompt.prompt_id, ch.SCAN, "scan"), *outcome]
-                    break
+            waiting = [p for p in self._open_prompts() if ch.SCAN in p.choices]
+            commands += self._answer_with_scan(waiting, obs, book) or []
         self._state = replace(self._state, deferred_scans=tuple(keep))
         return commands
 
@@ -1046,14 +1042,9 @@ class Fuser:
 
         Returns the commands and whether the scan answered a prompt.
         """
-        basket = self._basket
-        assert basket is not None
-        for prompt in waiting:
-            outcome = self._try(prompt, obs, basket, book, placed=1.0)
-            if outcome is not None:
-                answer: list[Command] = [Answer(prompt.prompt_id, ch.SCAN, "scan")]
-                self._drop_prompt(prompt.prompt_id)
-                return answer + outcome, True
+        answered = self._answer_with_scan(waiting, obs, book)
+        if answered is not None:
+            return answered, True
         prompt = waiting[0]
         self._drop_prompt(prompt.prompt_id)
         reason = (
@@ -1062,17 +1053,21 @@ class Fuser:
             else prompts.BARCODE_MISMATCH
         )
         commands: list[Command] = [Answer(prompt.prompt_id, ch.SCAN, "scan")]
-        specials = tuple(c for c in prompt.choices if c in ch.SPECIAL)
-        options = tuple(
-            Outcome(tuple(_item(i) for i in ch.decode_choice(c)), fits=True)
-            for c in prompt.choices
-            if c not in ch.SPECIAL
-        )
         context = replace(prompt.context, observations=(*prompt.context.observations, obs))
-        reopened = self._open(
-            reason, options=options, specials=specials, context=context, now=self._clock.monotonic()
-        )
-        return commands + reopened, False
+        return commands + self._ask_again(prompt, reason, context, self._clock.monotonic()), False
+
+    def _answer_with_scan(
+        self, waiting: list[OpenPrompt], obs: ItemObservation, book: ProductBook
+    ) -> list[Command] | None:
+        """The answer and its confirms for the first of ``waiting`` the scan fits, or None."""
+        basket = self._basket
+        assert basket is not None
+        for prompt in waiting:
+            outcome = self._try(prompt, obs, basket, book, placed=1.0)
+            if outcome is not None:
+                self._drop_prompt(prompt.prompt_id)
+                return [Answer(prompt.prompt_id, ch.SCAN, "scan"), *outcome]
+        return None
 
     def _answer_by_showing(self, obs: ItemObservation, book: ProductBook) -> list[Command]:
         """An item shown to the camera while an unseen-item prompt is open may answer it.
@@ -1154,6 +1149,13 @@ class Fuser:
 
     def _book(self) -> ProductBook:
         return ProductBook(self._catalog, self._settings)
+
+
+def _beyond_seen(ranked: RankedOutcome) -> bool:
+    """Whether the outcome holds more units than observations it was given (counted by weight)."""
+    seen = sum(1 for key in ranked.best.assignment if key not in (NOT_PLACED, OTHER))
+    units = sum(1 if i.weight_g is not None else i.quantity for i in ranked.outcome.items)
+    return units > seen
 
 
 def _choice(item: Item) -> ch.ChoiceItem:

@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from vision.recognition.classify import ClassifierSettings, Recognition, candidates_from_scores
 from vision.recognition.manifest import ScoreMethod
-from vision.recognition.normalise import Whitening, fit_whitening
+from vision.recognition.normalise import Whitening, fit_whitening, prototypes
 
 FloatArray = npt.NDArray[np.float32]
 GALLERY_FORMAT = 1
@@ -180,9 +180,8 @@ class Gallery:
             _labels, _protos, owner = self._index()
             white = fit_whitening(self._embeddings, owner) if len(owner) else None
             if white is not None:
-                sums = np.zeros((int(owner.max()) + 1, self.dim), dtype=np.float64)
-                np.add.at(sums, owner, white.apply(self._embeddings))
-                self._white = (white, normalise_rows(sums))
+                labels = int(owner.max()) + 1
+                self._white = (white, prototypes(white.apply(self._embeddings), owner, labels))
         return self._white
 
     def classify(

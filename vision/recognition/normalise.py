@@ -71,7 +71,8 @@ def _transform(
     return np.asarray(mean, np.float32), np.asarray(matrix, np.float32)
 
 
-def _prototypes(white: FloatArray, owner: npt.NDArray[np.int64], labels: int) -> FloatArray:
+def prototypes(white: FloatArray, owner: npt.NDArray[np.int64], labels: int) -> FloatArray:
+    """Each label's normalised mean of its (whitened) references."""
     sums = np.zeros((labels, white.shape[1]), np.float64)
     np.add.at(sums, owner, white)
     norms = np.linalg.norm(sums, axis=1, keepdims=True)
@@ -104,7 +105,7 @@ def fit_whitening(embeddings: FloatArray, owner: npt.NDArray[np.int64]) -> White
         test &= np.isin(owner, np.unique(owner[train]))
         mean, matrix = _transform(embeddings[train], owner[train])
         whitening = Whitening(mean, matrix, 1.0)
-        protos = _prototypes(whitening.apply(embeddings[train]), owner[train], labels)
+        protos = prototypes(whitening.apply(embeddings[train]), owner[train], labels)
         scores.append(whitening.apply(embeddings[test]) @ protos.T)
         targets.append(owner[test])
     temperature = fit_temperature(np.concatenate(scores), np.concatenate(targets))
