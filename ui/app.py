@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ui.controller import ALL_PARTS, CartUi, Part
+from ui.covering import set_covered
 from ui.theme import HIGH_CONTRAST, LARGE_TEXT_SCALE, NORMAL
 from ui.viewmodels.session import Screen
 
@@ -214,6 +215,7 @@ def _kivy_app_class() -> type:
                 and not picking
             )
             self._place_prompt(ui.dev.visible)
+            set_covered(self.root, self.root.ids.content, show_prompt or picking)
             self.prompt.show(
                 ui.prompt.view if show_prompt else None,
                 ui.prompt.countdown_text(),

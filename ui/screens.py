@@ -126,11 +126,13 @@ class MapScreen(CartScreen):
 
     view = ObjectProperty(None, allownone=True)
     items = ListProperty([])
+    basket_total = StringProperty("")
 
     def refresh(self, ui: CartUi) -> None:
-        """The map view."""
+        """The map view, and the running total on the way back to the basket."""
         view = ui.map.view
         self.view = view
+        self.basket_total = ui.basket.view.total
         self.items = [
             {
                 "sku": item.sku,
@@ -164,9 +166,11 @@ class SearchScreen(CartScreen):
     text = StringProperty("")
     results = ListProperty([])
     searched = BooleanProperty(False)
+    basket_total = StringProperty("")
 
     def refresh(self, ui: CartUi) -> None:
-        """The results of the current search."""
+        """The results of the current search, and the running total on the way back."""
+        self.basket_total = ui.basket.view.total
         self.text = ui.search_text
         self.searched = bool(ui.search_text.strip())
         self.results = [

@@ -94,6 +94,9 @@ def test_03_prompt_answered_by_touch(kivy_app: KivyHarness) -> None:
     ]
     assert all(c.height >= 64 for c in h.app.prompt.ids.choices.children)
     assert h.screen("basket").ids.checkout.disabled  # an open question blocks checkout
+    # The screens under the question are left out of the drawing while it covers them.
+    content = h.app.root.ids.content
+    assert content.canvas not in h.app.root.canvas.children
     h.shot("03-prompt")
     # "Scan it" switches to the scan instruction (the scan answers); back to the answers.
     h.tap(choice(h, "Scan it"))
@@ -107,6 +110,7 @@ def test_03_prompt_answered_by_touch(kivy_app: KivyHarness) -> None:
     h.wait(lambda: len(basket.lines) == 5, "the answer's line")
     assert basket.lines[-1]["name"] == "Mellanmjölk 1,5 % 1 l"
     assert h.app.prompt._window is None
+    assert h.app.root.canvas.children[0] is content.canvas  # drawn again, underneath the rest
 
 
 def test_04_remove_through_the_normal_flow(kivy_app: KivyHarness) -> None:
@@ -133,6 +137,9 @@ def test_05_list_map_and_search(kivy_app: KivyHarness) -> None:
     h.wait(lambda: len(search.results) >= 2, "search results")
     assert search.ids.query.text.startswith("mjölk")
     assert search.results[0]["where"] == "Mejeri, shelf D-1"
+    # The running total stays in sight away from the basket, on the way back to it.
+    total = h.screen("basket").view.total
+    assert total and search.ids.to_basket.text.endswith(total)
     h.shot("07-search")
     h.tap(h.find(search, "Show on map", "BigButton"))
     h.wait(lambda: current(h) == "map", "map screen")
@@ -140,6 +147,7 @@ def test_05_list_map_and_search(kivy_app: KivyHarness) -> None:
     assert map_screen.view.highlight is not None
     assert map_screen.view.next_item.startswith("Next: ")
     assert [i["found"] for i in map_screen.items].count(True) == 1  # the bananas are in
+    assert map_screen.ids.to_basket.text.endswith(total)
     h.shot("06-map")
     h.tap(map_screen.ids.to_basket)
     h.wait(lambda: current(h) == "basket", "back to the basket")
