@@ -194,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     Window.flip = flip
     work: list[float] = []
     flips: list[float] = []
+    frame_times: list[tuple[float, float]] = []
 
     products = [p for p in cart.catalog.products() if p.min_age is None]
     units = [p.sku for p in products if p.pricing_mode is PricingMode.PER_UNIT]
@@ -240,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         sleep_s[0] = flip_s[0] = 0.0
         profiler = cProfile.Profile() if args.profile else None
         t = time.perf_counter()
+        cpu = time.thread_time()
         if profiler is not None:
             profiler.enable()
         EventLoop.idle()
@@ -248,6 +250,9 @@ def main(argv: list[str] | None = None) -> int:
         total = time.perf_counter() - t
         work.append(total - sleep_s[0] - flip_s[0])
         flips.append(flip_s[0])
+        # The frame's time and the Kivy thread's own CPU time in it: where they differ by much,
+        # the thread waited (for the GIL, or for one of the two cores), it did not work.
+        frame_times.append((total - sleep_s[0], time.thread_time() - cpu))
         if profiler is not None:
             keep_slowest(slowest, work[-1], len(work), profiler, args.profile)
     for _ in range(30):
@@ -297,6 +302,13 @@ def main(argv: list[str] | None = None) -> int:
                 f"buffer swap (software GL): median {statistics.median(swaps) * ms:.1f} ms, "
                 f"longest {max(swaps) * ms:.1f} ms"
             )
+    if frame_times:
+        wall, cpu_s = max(frame_times)
+        print(
+            f"the longest frame (work and swap, no sleep): {wall * ms:.1f} ms, of which the Kivy "
+            f"thread ran on a core {cpu_s * ms:.1f} ms (the rest it waited: for the GIL, a core "
+            f"or the rasteriser's threads)"
+        )
     if applied_at:
         to_views = [
             applied_at[v] - t

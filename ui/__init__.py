@@ -35,9 +35,9 @@ def run_ui(app: CartApp, on_ready: Callable[[CartUi], None] | None = None) -> in
     """Run the touchscreen over a started ``app`` until its window closes; returns 0.
 
     Must be called on the main thread (Kivy's). Reads ``[ui]`` (fullscreen, language, large
-    text) and ``[maintenance]`` from the app's configuration. A USB barcode scanner needs no
-    wiring: it types its code and Enter into the window, and the window's keys go to
-    :meth:`ui.controller.CartUi.code_scanned`. ``on_ready`` gets the controller before the
+    text, multisampling) and ``[maintenance]`` from the app's configuration. A USB barcode
+    scanner needs no wiring: it types its code and Enter into the window, and the window's keys
+    go to :meth:`ui.controller.CartUi.code_scanned`. ``on_ready`` gets the controller before the
     window opens, to connect more sources to its bridge, e.g. a serial scanner:
     ``ui.bridge.post(ScannedText(code))`` from any thread reaches the same method.
     """
@@ -46,7 +46,7 @@ def run_ui(app: CartApp, on_ready: Callable[[CartUi], None] | None = None) -> in
     from ui.wiring import build_deps
 
     settings = app.loaded.config.ui
-    configure_kivy(fullscreen=settings.fullscreen)
+    configure_kivy(fullscreen=settings.fullscreen, multisamples=settings.multisamples)
     controller = CartUi(build_deps(app))
     controller.large_text = settings.large_text
     if on_ready is not None:

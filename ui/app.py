@@ -50,7 +50,9 @@ KEY_NAMES = {13: "enter", 271: "enter", **{282 + i: f"f{i + 1}" for i in range(1
 """Kivy key codes of the keys the app uses: Enter ends a scanned code; F-keys are shortcuts."""
 
 
-def configure_kivy(*, fullscreen: bool = False, size: tuple[int, int] = WINDOW_SIZE) -> None:
+def configure_kivy(
+    *, fullscreen: bool = False, size: tuple[int, int] = WINDOW_SIZE, multisamples: int = 0
+) -> None:
     """Settings Kivy reads at import: call before the first ``kivy`` import of the process."""
     # Kivy must not parse the cart's command line, nor take over Python logging.
     os.environ.setdefault("KIVY_NO_ARGS", "1")
@@ -62,6 +64,10 @@ def configure_kivy(*, fullscreen: bool = False, size: tuple[int, int] = WINDOW_S
     Config.set("graphics", "height", str(size[1]))
     Config.set("graphics", "fullscreen", "auto" if fullscreen else "0")
     Config.set("graphics", "resizable", "1")
+    # Kivy asks for 2× multisampling by default. The screens are rectangles and text (text is
+    # antialiased when rendered); only the map's route and markers have slanted edges. On
+    # software OpenGL multisampling more than doubled every frame's swap (bench/ui_bench.py).
+    Config.set("graphics", "multisamples", str(multisamples))
     # The cart is touch only: no red dots from the mouse's multitouch emulation.
     Config.set("input", "mouse", "mouse,multitouch_on_demand")
     Config.set("kivy", "exit_on_escape", "0")
