@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, TextIO
 from scale.protocols import PROTOCOLS
 
 if TYPE_CHECKING:
-    from scale.sim.device import DeviceOptions
+    from scale.sim.device_base import DeviceOptions
     from scale.sim.physics import BasketParams
     from scale.sim.script import Script
     from scale.sim.server import SimServer
@@ -90,7 +90,7 @@ def _params(args: argparse.Namespace) -> BasketParams:
 
 
 def _options(args: argparse.Namespace) -> DeviceOptions:
-    from scale.sim.device import DeviceOptions
+    from scale.sim.device_base import DeviceOptions
 
     if args.serial_number is not None:
         return DeviceOptions(unit=args.unit, serial_number=args.serial_number)

@@ -7,28 +7,25 @@ writes the answers. Commands from a script, a prompt or a test are queued to tha
 model and the transport are only ever touched by one thread.
 
 ``unplug`` closes the port (pty master or TCP listener and client) as a pulled cable would;
-``replug`` opens it again and powers the device up.
+``replug`` opens it again and powers the device up. The ports are in
+:mod:`scale.sim.pty_transport` and :mod:`scale.sim.tcp_transport`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import logging
-import os
 import queue
 import select
-import socket
 import threading
 import time
-import tty
-from abc import ABC, abstractmethod
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 
-from scale.sim.device import DeviceOptions, SimDevice, make_device
+from scale.sim.device import make_device
+from scale.sim.device_base import DeviceOptions, SimDevice
 from scale.sim.physics import BasketModel, BasketParams, BasketState
+from scale.sim.pty_transport import PtyTransport
 from scale.sim.script import (
     Command,
     Lean,
@@ -43,316 +40,22 @@ from scale.sim.script import (
     Unplug,
     Zero,
 )
+from scale.sim.tcp_transport import LOCALHOST, TcpTransport
+from scale.sim.transport import Transport
+
+__all__ = [
+    "PtyTransport",
+    "SimServer",
+    "TcpTransport",
+    "Transport",
+    "start_simulator",
+    "transport_for_url",
+]
 
 logger = logging.getLogger(__name__)
 
-# Output not taken by the host is dropped beyond this, as a UART drops what nobody reads.
-MAX_PENDING_OUTPUT = 64 * 1024
 # The loop wakes at least this often, so stop() and queued commands never wait long.
 MAX_WAIT_S = 0.02
-LOCALHOST = "127.0.0.1"
-
-
-class Transport(ABC):
-    """The wire between the simulated scale and the host: opened, read, written, closed."""
-
-    def __init__(self) -> None:
-        self._pending = bytearray()
-        self.dropped_bytes = 0
-
-    @property
-    @abstractmethod
-    def url(self) -> str:
-        """What the host opens: a device path or a pyserial URL."""
-
-    @property
-    @abstractmethod
-    def is_open(self) -> bool:
-        """Whether the port exists (between open and close)."""
-
-    @property
-    @abstractmethod
-    def connected(self) -> bool:
-        """Whether a host is attached right now."""
-
-    @abstractmethod
-    def open(self) -> str:
-        """Create the port; returns :attr:`url`."""
-
-    @abstractmethod
-    def close(self) -> None:
-        """Remove the port; a host attached to it sees the line go away."""
-
-    @abstractmethod
-    def wait_fds(self) -> tuple[list[int], list[int]]:
-        """File descriptors to wait on for reading and for writing."""
-
-    @abstractmethod
-    def read(self) -> bytes:
-        """Whatever the host wrote (non-blocking); accepts new TCP clients."""
-
-    @abstractmethod
-    def _send(self, data: bytes) -> int:
-        """Write what the host can take now; returns the bytes written (0 when it cannot)."""
-
-    def write(self, data: bytes) -> None:
-        """Queue ``data`` for the host and send what can go now; dropped when nobody listens."""
-        if not data:
-            self.flush()
-            return
-        if not self.connected:
-            self.dropped_bytes += len(data)
-            return
-        self._pending += data
-        if len(self._pending) > MAX_PENDING_OUTPUT:
-            self.dropped_bytes += len(self._pending)
-            self._pending.clear()
-        self.flush()
-
-    def flush(self) -> None:
-        """Send queued output the host can take now."""
-        while self._pending and self.connected:
-            sent = self._send(bytes(self._pending))
-            if sent <= 0:
-                return
-            del self._pending[:sent]
-
-    def _drop_pending(self) -> None:
-        self.dropped_bytes += len(self._pending)
-        self._pending.clear()
-
-
-class PtyTransport(Transport):
-    """A pseudo-terminal pair: the simulator holds the master, the host opens the slave path.
-
-    The slave is set raw (no echo, no newline translation) and then closed here, so that the
-    kernel tells whether a host has it open: reading the master fails with EIO while nobody
-    does. Output is written only while a host is attached, as on a line with nothing plugged in.
-    ``link`` names a symlink kept pointing at the current slave, so that the host keeps one path
-    across unplug and replug (each replug makes a new pty, usually with a new number).
-    """
-
-    def __init__(self, link: Path | None = None) -> None:
-        super().__init__()
-        self.link = link
-        self._master: int | None = None
-        self._slave_path = ""
-        self._connected = False
-
-    @property
-    def url(self) -> str:
-        """The symlink when one was asked for, else the slave's path (``/dev/pts/N``)."""
-        return str(self.link) if self.link is not None else self._slave_path
-
-    @property
-    def slave_path(self) -> str:
-        """The current slave device path."""
-        return self._slave_path
-
-    @property
-    def is_open(self) -> bool:
-        """Whether the pty exists."""
-        return self._master is not None
-
-    @property
-    def connected(self) -> bool:
-        """Whether a host had the slave open at the last read."""
-        return self._connected
-
-    def open(self) -> str:
-        """Create a new pty pair (and point the link at it)."""
-        if self._master is not None:
-            return self.url
-        master, slave = os.openpty()
-        try:
-            tty.setraw(slave)
-            self._slave_path = os.ttyname(slave)
-        finally:
-            os.close(slave)
-        os.set_blocking(master, False)
-        self._master = master
-        self._connected = False
-        if self.link is not None:
-            tmp = self.link.with_name(f".{self.link.name}.{os.getpid()}.tmp")
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-            tmp.symlink_to(self._slave_path)
-            os.replace(tmp, self.link)
-        return self.url
-
-    def close(self) -> None:
-        """Close the master: the host's reads and writes fail, as when a USB adapter is pulled."""
-        if self._master is not None:
-            os.close(self._master)
-            self._master = None
-        self._connected = False
-        self._drop_pending()
-        if self.link is not None and self.link.is_symlink():
-            with contextlib.suppress(FileNotFoundError):
-                self.link.unlink()
-
-    def wait_fds(self) -> tuple[list[int], list[int]]:
-        """The master, but only while a host is attached (else it reads as ready forever)."""
-        if self._master is None or not self._connected:
-            return [], []
-        return [self._master], [self._master] if self._pending else []
-
-    def read(self) -> bytes:
-        """Read the host's bytes; notices whether a host is attached."""
-        if self._master is None:
-            return b""
-        chunks = bytearray()
-        while True:
-            try:
-                data = os.read(self._master, 4096)
-            except BlockingIOError:
-                self._connected = True
-                break
-            except OSError as exc:
-                if exc.errno != errno.EIO:
-                    raise
-                # EIO: no process has the slave open.
-                if self._connected:
-                    self._drop_pending()
-                self._connected = False
-                break
-            if not data:
-                break
-            self._connected = True
-            chunks += data
-        return bytes(chunks)
-
-    def _send(self, data: bytes) -> int:
-        if self._master is None:
-            return 0
-        try:
-            return os.write(self._master, data)
-        except BlockingIOError:
-            return 0
-        except OSError as exc:
-            if exc.errno != errno.EIO:
-                raise
-            self._connected = False
-            self._drop_pending()
-            return 0
-
-
-class TcpTransport(Transport):
-    """A TCP port on 127.0.0.1; the host opens ``socket://127.0.0.1:PORT``.
-
-    One client at a time: a new connection replaces the current one, so a host that reconnects
-    after an error is never locked out by a connection this side has not yet seen close.
-    Port 0 picks a free port, which is kept across unplug and replug.
-    """
-
-    def __init__(self, port: int = 0, host: str = LOCALHOST) -> None:
-        super().__init__()
-        if not 0 <= port <= 65535:
-            raise ValueError(f"not a TCP port: {port}")
-        self.host = host
-        self.port = port
-        self._listener: socket.socket | None = None
-        self._client: socket.socket | None = None
-        self.connections = 0
-
-    @property
-    def url(self) -> str:
-        """``socket://HOST:PORT``."""
-        return f"socket://{self.host}:{self.port}"
-
-    @property
-    def is_open(self) -> bool:
-        """Whether the port is listening."""
-        return self._listener is not None
-
-    @property
-    def connected(self) -> bool:
-        """Whether a client is connected."""
-        return self._client is not None
-
-    def open(self) -> str:
-        """Listen (again) on the port."""
-        if self._listener is not None:
-            return self.url
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            listener.bind((self.host, self.port))
-            listener.listen(4)
-            listener.setblocking(False)
-        except OSError:
-            listener.close()
-            raise
-        self.port = listener.getsockname()[1]
-        self._listener = listener
-        return self.url
-
-    def close(self) -> None:
-        """Stop listening and drop the client (it reads end-of-file)."""
-        self._close_client()
-        if self._listener is not None:
-            self._listener.close()
-            self._listener = None
-
-    def _close_client(self) -> None:
-        if self._client is not None:
-            with contextlib.suppress(OSError):
-                self._client.close()
-            self._client = None
-        self._drop_pending()
-
-    def wait_fds(self) -> tuple[list[int], list[int]]:
-        """The listener and the client (for writing too while output waits)."""
-        readers = [s.fileno() for s in (self._listener, self._client) if s is not None]
-        writers = [self._client.fileno()] if self._client is not None and self._pending else []
-        return readers, writers
-
-    def read(self) -> bytes:
-        """Accept a waiting connection, then read the client's bytes."""
-        self._accept()
-        if self._client is None:
-            return b""
-        chunks = bytearray()
-        while True:
-            try:
-                data = self._client.recv(4096)
-            except BlockingIOError:
-                break
-            except OSError:
-                self._close_client()
-                break
-            if not data:
-                self._close_client()
-                break
-            chunks += data
-        return bytes(chunks)
-
-    def _accept(self) -> None:
-        if self._listener is None:
-            return
-        while True:
-            try:
-                client, _ = self._listener.accept()
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:
-                return
-            self._close_client()
-            client.setblocking(False)
-            client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self._client = client
-            self.connections += 1
-
-    def _send(self, data: bytes) -> int:
-        if self._client is None:
-            return 0
-        try:
-            return self._client.send(data)
-        except BlockingIOError:
-            return 0
-        except OSError:
-            self._close_client()
-            return 0
 
 
 class SimServer:

@@ -25,14 +25,9 @@ from scale.protocols import (
     nci,
     toledo_8217,
 )
-from scale.sim.device import (
-    DEVICES,
-    CartBoardDevice,
-    DeviceOptions,
-    SimDevice,
-    make_device,
-    reader_parser,
-)
+from scale.sim.cartboard_device import CartBoardDevice
+from scale.sim.device import DEVICES, make_device, reader_parser
+from scale.sim.device_base import DeviceOptions, SimDevice
 from scale.sim.physics import POSITIONS, BasketModel, BasketParams
 
 PARAMS = BasketParams(noise_g=0.3, spike_rate_hz=0.0, drift_g=0.0)

@@ -16,16 +16,13 @@ import serial
 
 from scale.calibration import DEFAULT_CALIBRATION
 from scale.protocols import CellFrame, ParseResult, Reading, Reply, get_protocol
-from scale.sim.device import DeviceOptions, SimDevice, make_device
+from scale.sim.device import make_device
+from scale.sim.device_base import DeviceOptions, SimDevice
 from scale.sim.physics import POSITIONS, BasketModel, BasketParams
+from scale.sim.pty_transport import PtyTransport
 from scale.sim.script import Push, Put, Quit, Remove, Take, Zero, parse_script
-from scale.sim.server import (
-    PtyTransport,
-    SimServer,
-    TcpTransport,
-    start_simulator,
-    transport_for_url,
-)
+from scale.sim.server import SimServer, start_simulator, transport_for_url
+from scale.sim.tcp_transport import TcpTransport
 
 # A quick-settling basket keeps the real-time waits short.
 PARAMS = BasketParams(
