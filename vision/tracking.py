@@ -91,6 +91,7 @@ class _Track:
     track_id: int
     points: list[TrackPoint]
     candidate_frames: int = 0
+    crops: int = 0  # frames whose recognition crop was this track's
     scores: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
     barcodes: list[BarcodeRead] = field(default_factory=list)
 
@@ -215,6 +216,7 @@ class ItemTracker:
         self._tracks: list[_Track] = []
         self._next_id = 1
         self._primary: _Track | None = None
+        """The track whose box the next frame's recognition crop is cut from."""
         self.finished: list[TrackSummary] = []  # the latest few, for logs and tests
 
     @property
@@ -223,7 +225,8 @@ class ItemTracker:
         return len(self._tracks)
 
     def primary_box(self) -> Box | None:
-        """The box (ROI fractions) of the item being tracked now, to crop for recognition."""
+        """The box (ROI fractions) to crop the next frame's recognition from: the item moving
+        now, or with several, the one recognised least so far."""
         return self._primary.last.box if self._primary is not None else None
 
     def update(
@@ -257,11 +260,23 @@ class ItemTracker:
                 self._next_id += 1
                 self._tracks.append(track)
                 assigned[index] = track
-        self._primary = None
+        cropped, self._primary = self._primary, None
         if assigned:
             # Blobs come largest first, so the lowest index is the largest matched item.
-            self._primary = assigned[min(assigned)]
-            self._collect(self._primary, list(candidates), barcode)
+            largest = assigned[min(assigned)]
+            # This frame's candidates are of the crop cut at the chosen track's box.
+            recognised = largest
+            if cropped is not None and any(track is cropped for track in assigned.values()):
+                recognised = cropped
+                cropped.crops += 1
+            self._collect(recognised, list(candidates), None)
+            # The barcode reader reads the whole frame: its code goes with the largest item.
+            self._collect(largest, [], barcode)
+            # Recognition can afford one crop per frame. It goes to the matched track recognised
+            # least so far (the largest on a tie), so that an item put in beside another, or part
+            # of a bunch seen apart, is recognised too: a track without candidates is "none of
+            # the products" to fusion, which then asks about the whole change.
+            self._primary = min(assigned.items(), key=lambda entry: (entry[1].crops, entry[0]))[1]
         return observations
 
     def flush(self) -> list[ItemObservation]:

@@ -271,6 +271,32 @@ def test_primary_box_is_the_tracked_item() -> None:
     assert tracker.primary_box() == pytest.approx((0.15, 0.05, 0.3, 0.3))
 
 
+def test_two_items_in_at_once_are_both_recognised() -> None:
+    """One crop per frame goes to the item recognised least so far, and its candidates to the
+    track it was cut from: the smaller item of two gets candidates of its own (a track without
+    any is "none of the products" to fusion)."""
+    tracker = ItemTracker("cam")
+    out: list[ItemObservation] = []
+    boxes = []
+    for i in range(8):
+        y = 0.1 + 0.1 * i
+        big, small = blob(0.3, y, size=0.3), blob(0.75, y, size=0.12)
+        boxes.append(tracker.primary_box())
+        label = None if boxes[-1] is None else ("milk" if boxes[-1][0] < 0.5 else "lime")
+        seen = [Candidate(label, 0.9)] if label else []
+        out += tracker.update(motion(i / 15, big, small), seen)
+    out += tracker.flush()
+    assert boxes[0] is None  # nothing to crop before the first frame
+    crops = [box[0] < 0.5 for box in boxes[1:] if box is not None]
+    assert crops == [True, False, True, False, True, False, True]  # the two take turns
+    by_x = {obs.track_id: obs for obs in out}
+    assert len(by_x) == 2
+    labels = sorted(obs.candidates[0].label for obs in out if obs.candidates)
+    assert labels == ["lime", "milk"]
+    for obs in out:
+        assert [c.label for c in obs.candidates] in (["milk"], ["lime"])  # never each other's
+
+
 # --- votes ------------------------------------------------------------------------------------
 
 
