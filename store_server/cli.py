@@ -225,7 +225,7 @@ def cmd_openapi(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m store_server``: the two commands without the cart's CLI."""
-    from store_server.db import ApiProblem
+    from store_server.errors import ApiProblem
 
     parser = argparse.ArgumentParser(prog="store_server", description=__doc__.splitlines()[0])
     register(parser.add_subparsers(dest="command", required=True))
