@@ -8,8 +8,11 @@
 - :mod:`cart_app.store.client`: typed calls of the store API.
 - :mod:`cart_app.store.outbox`: the durable, exactly-once outbox of handoffs and telemetry.
 - :mod:`cart_app.store.catalog_sync`: the catalog cache and incremental sync with ETags.
-- :mod:`cart_app.store.link`: the part that ties them together on one worker thread and
-  publishes the link state (online, degraded, offline).
+- :mod:`cart_app.store.link`: the part that ties them together on its worker threads and
+  publishes the link state (online, degraded, offline); its pieces are in
+  :mod:`~cart_app.store.link_types`, :mod:`~cart_app.store.link_core`,
+  :mod:`~cart_app.store.link_handoff`, :mod:`~cart_app.store.link_telemetry`,
+  :mod:`~cart_app.store.link_workers` and :mod:`~cart_app.store.backoff`.
 
 Nothing here imports the reference server (``store_server``); the dependency goes the other way.
 """
