@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from cart_app.basket import BasketState
 from cart_app.domain import BasketLine, Product
 from cart_app.events import ChangeKind
+from cart_app.fusion.book import ProductBook
 from cart_app.fusion.choices import ChoiceItem
-from cart_app.fusion.hypotheses import ProductBook
 from cart_app.fusion.settings import FusionSettings
 from cart_app.fusion.weights import fit, is_per_kg, per_kg_in_bounds
 

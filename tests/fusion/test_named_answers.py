@@ -13,9 +13,9 @@ from cart_app.domain import BasketLine, EvidenceSource
 from cart_app.events import Ask, ChangeKind, Confirm
 from cart_app.fusion import OTHER, FusionSettings
 from cart_app.fusion import prompts as reasons
+from cart_app.fusion.book import ProductBook
 from cart_app.fusion.choices import ChoiceItem, accepts, encode_choice
 from cart_app.fusion.fuser import Fuser
-from cart_app.fusion.hypotheses import ProductBook
 from cart_app.fusion.named import check_named
 from tests.fusion.helpers import make_fuser, shopping, summary, weighed
 
