@@ -33,7 +33,7 @@ from cart_app.fusion.hypotheses import (
     unit_options,
 )
 from cart_app.fusion.settings import FusionSettings
-from cart_app.fusion.views import ObservationView
+from cart_app.fusion.views import ObservationView, pool_agreeing
 from cart_app.fusion.weights import best_quantity, is_per_kg, per_kg_min_weight
 
 
@@ -67,6 +67,7 @@ def assess_add(
     settings: FusionSettings,
 ) -> Assessment:
     """Score what went in: ``delta_g`` (> 0) explained by the paired observations."""
+    views = pool_agreeing(views, settings)
     labels: dict[str, ScanMatch] = {}
     for view in views:
         if view.barcode is not None:

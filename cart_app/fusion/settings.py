@@ -94,6 +94,13 @@ class FusionSettings:
     likely, going in, is tared without asking (when it weighs no more than ``own_bag_max_g``)."""
     own_bag_max_g: float = 400.0
     """Heaviest gain tared as an empty bag without asking: a heavier "bag" holds something."""
+    agreeing_min_probability: float = 0.5
+    """Tracks of one change whose best candidate is the same product, each at least this
+    likely, are taken as units or parts of one kind of item (see ``pool_agreeing``)."""
+    agreeing_view_weight: float = 0.5
+    """What each further agreeing track adds to the surest one's evidence, as a share of its
+    own log-odds (0: nothing, 1: an independent look). Tracks of one bunch look alike, so they
+    count for less than independent looks."""
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -126,6 +133,7 @@ class FusionSettings:
             "observation_grace_s",
             "count_grace_s",
             "min_per_kg_piece_fraction",
+            "agreeing_view_weight",
         )
         for name in not_negative:
             if getattr(self, name) < 0:
@@ -144,10 +152,13 @@ class FusionSettings:
             "weight_count_probability",
             "unsold_veto_probability",
             "per_kg_vision_probability",
+            "agreeing_min_probability",
         )
         for name in probabilities:
             if not 0 < getattr(self, name) < 1:
                 raise ValueError(f"fusion setting {name} must be between 0 and 1 (exclusive)")
+        if self.agreeing_view_weight > 1:
+            raise ValueError("agreeing_view_weight must be at most 1 (an independent look)")
         if self.min_per_kg_weight_g >= self.max_per_kg_weight_g:
             raise ValueError("min_per_kg_weight_g must be below max_per_kg_weight_g")
 
