@@ -65,9 +65,17 @@ def assess_add(
     views: Sequence[ObservationView],
     book: ProductBook,
     settings: FusionSettings,
+    *,
+    pool: bool = True,
 ) -> Assessment:
-    """Score what went in: ``delta_g`` (> 0) explained by the paired observations."""
-    views = pool_agreeing(views, settings)
+    """Score what went in: ``delta_g`` (> 0) explained by the paired observations.
+
+    With ``pool``, tracks that name the same product first pool their evidence
+    (:func:`~cart_app.fusion.views.pool_agreeing`); the caller turns it off when it left
+    observations out of the group, which might have named another product.
+    """
+    if pool:
+        views = pool_agreeing(views, settings)
     labels: dict[str, ScanMatch] = {}
     for view in views:
         if view.barcode is not None:

@@ -24,7 +24,7 @@ from cart_app.fusion.pairing import (
     assess,
     change_kind,
     counted_early,
-    paired,
+    nearby,
     used,
 )
 from cart_app.fusion.provisional import Provisional, pairs_with, take_back
@@ -58,9 +58,10 @@ class WeightDecider:
         provisional = [p for p in self._core.state.provisional if now <= p.until]
         for change in sorted(self._core.state.weights, key=lambda c: (c.t_settled, c.t_start)):
             kind = change_kind(change)
-            group = paired(
+            near = nearby(
                 self._core.state.observations, change, kind, consumed | reserved, settings
             )
+            group = sorted(near[: settings.max_group_observations])
             bag = self._own_bag(change, kind, group) if group else None
             if bag is not None:
                 commands.append(bag)
@@ -77,6 +78,9 @@ class WeightDecider:
                 basket=basket,
                 book=book,
                 settings=settings,
+                # Four tracks, one of them Gala and three Pink Lady, were three Pink Lady
+                # tracks in the group: pooled, they charged a bag of Galas as Pink Lady.
+                pool=len(near) <= len(group),
             )
             result = verdict(assessment, settings)
             if result.confirm is not None:

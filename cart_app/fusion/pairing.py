@@ -61,7 +61,20 @@ def paired(
     consumed: set[int],
     settings: FusionSettings,
 ) -> list[int]:
-    """Indices of the observations paired with ``change``, oldest first."""
+    """Indices of the observations paired with ``change``, oldest first: the
+    ``max_group_observations`` closest in time of those :func:`nearby`."""
+    near = nearby(observations, change, kind, consumed, settings)
+    return sorted(near[: settings.max_group_observations])
+
+
+def nearby(
+    observations: Sequence[ItemObservation],
+    change: WeightChange,
+    kind: ChangeKind,
+    consumed: set[int],
+    settings: FusionSettings,
+) -> list[int]:
+    """Indices of every observation that may have caused ``change``, closest in time first."""
     window = settings.pairing_window_s
     directions = ADD_DIRECTIONS if kind is ChangeKind.ADD else REMOVE_DIRECTIONS
     start, end = change.t_start, change.t_settled
@@ -86,7 +99,7 @@ def paired(
         and not scanned_after(o)
     ]
     near.sort(key=lambda i: (distance(i), i))
-    return sorted(near[: settings.max_group_observations])
+    return near
 
 
 def used(group: list[int], assessment: Assessment, ranked: RankedOutcome) -> set[int]:
@@ -141,14 +154,16 @@ def assess(
     basket: BasketState,
     book: ProductBook,
     settings: FusionSettings,
+    pool: bool = True,
 ) -> Assessment:
     """Score a change: a gain against the catalog, a loss against what the basket holds.
 
     Besides the basket's lines, a loss may be one of the shopper's own items or an item still
-    waiting for an answer (``state``).
+    waiting for an answer (``state``). ``pool``: whether tracks that agree may pool their
+    evidence (not when observations that may have caused the change were left out).
     """
     if delta_g > 0:
-        return assess_add(delta_g, views, book, settings)
+        return assess_add(delta_g, views, book, settings, pool=pool)
     loose = [LooseWeight(w, own=True) for w in state.own_items_g] + [
         LooseWeight(p.context.delta_g, prompt_id=p.prompt_id)
         for p in state.prompts

@@ -13,7 +13,7 @@ from cart_app.fusion import prompts as reasons
 from cart_app.fusion.book import ProductBook
 from cart_app.fusion.settings import FusionSettings
 from cart_app.fusion.views import ObservationView, pool_agreeing, view_observation
-from tests.fusion.helpers import Obs, Timeline, Weigh, make_fuser, seen, shopping
+from tests.fusion.helpers import UNKNOWN, Obs, Timeline, Weigh, make_fuser, seen, shopping
 
 POOLING_OFF = FusionSettings(agreeing_view_weight=0.0)
 
@@ -85,6 +85,27 @@ def test_two_look_alikes_both_seen_as_one_of_them_unsure_are_asked_about(
     assert not [c for c in commands if isinstance(c, Confirm)]
     (ask,) = [c for c in commands if isinstance(c, Ask)]
     assert ask.reason == reasons.AMBIGUOUS_ITEM
+
+
+def test_no_pooling_when_a_track_was_left_out_of_the_group(demo_catalog: Catalog) -> None:
+    """A bag of Galas seen as four tracks, the farthest in time Gala, three Pink Lady: only the
+    closest three (``max_group_observations``) are scored. Pooled, the three charged the bag as
+    Pink Lady (trip 898 of the 1,000-trip benchmark); the left-out track disagreed."""
+    galas = (
+        Obs(0.0, seen(("Royal-Gala", 0.637), ("Pink-Lady", 0.350), direction=UNKNOWN)),
+        Obs(0.25, seen(("Pink-Lady", 0.944), ("Royal-Gala", 0.055), direction=UNKNOWN)),
+        Obs(0.25, seen(("Pink-Lady", 0.753), ("Royal-Gala", 0.233), direction=UNKNOWN)),
+        Obs(0.5, seen(("Pink-Lady", 0.721), ("Royal-Gala", 0.261), direction=UNKNOWN)),
+        Weigh(0.7, 893.65),
+    )
+    commands = _play(demo_catalog, *galas)
+    assert not [c for c in commands if isinstance(c, Confirm)], commands
+    (ask,) = [c for c in commands if isinstance(c, Ask)]
+    assert "FV-APPLE-GALA@893.65" in ask.choices
+    # The three Pink Lady tracks alone (no fourth) do pool, and are charged.
+    alone = _play(demo_catalog, *galas[1:])
+    (confirm,) = [c for c in alone if isinstance(c, Confirm)]
+    assert confirm.sku == "FV-APPLE-PINK"
 
 
 def test_pooled_probability_follows_the_log_odds(demo_catalog: Catalog) -> None:
