@@ -109,6 +109,7 @@ def summarise(
         "accuracy": sum(m.exact for m in metrics) / trips if trips else 0.0,
         "wrong_per_1000": 1000 * sum(m.wrong for m in metrics) / max(items, 1),
         "silent_per_10k": 10000 * sum(m.silent_wrong for m in metrics) / max(items, 1),
+        "unmatched_auto_per_10k": 10000 * sum(m.unmatched_auto for m in metrics) / max(items, 1),
         "prompts_per_100": 100 * sum(m.prompts for m in metrics) / max(items, 1),
         "staff_prompts_per_100": 100 * sum(m.staff_prompts for m in metrics) / max(items, 1),
         "p50_ms": pct(every, 50),
@@ -140,7 +141,8 @@ def report(summary: dict[str, object]) -> str:
         f"(target >= {100 * TARGETS['accuracy']:.1f} %)",
         f"wrong charges / 1,000    {_fmt(s['wrong_per_1000'], '.2f')}",
         f"wrong silent / 10,000    {_fmt(s['silent_per_10k'], '.2f')}   "
-        f"(target <= {TARGETS['silent_per_10k']:g})",
+        f"(target <= {TARGETS['silent_per_10k']:g}); line by line, units charged by the cart "
+        f"itself that no action put in: {_fmt(s['unmatched_auto_per_10k'], '.2f')}",
         f"prompts / 100 items      {_fmt(s['prompts_per_100'], '.2f')}   "
         f"(target <= {TARGETS['prompts_per_100']:g}); staff prompts "
         f"{_fmt(s['staff_prompts_per_100'], '.2f')}",

@@ -8,6 +8,12 @@ Per trip:
   (or dropped) them without asking anyone. A wrong charge is not silent when a prompt was
   matched to an action involving its product, or when a shopper's or staff's answer touched
   its line;
+- **unmatched auto units**: a stricter check on silent charges, line by line. Units the cart
+  added by itself (vision or barcode, not on an answer) that no action of the truth put in
+  around then (from ``_AUTO_MATCH_S`` before to 0.5 s after): the per-product rule above lets a
+  wrong product off when another action of the trip with that product was asked about (two
+  natural yoghurts charged for a natural and a vanilla one, when a natural yoghurt had been
+  asked about earlier in the trip);
 - **prompts**: prompts the shopper saw (``staff_needed`` prompts, which follow a timed-out one,
   are counted apart);
 - **settle-to-line latency**: for every weighed action the cart handled without asking, from
@@ -18,6 +24,8 @@ Per trip:
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cart_app.fusion.prompts import STAFF_NEEDED
@@ -27,6 +35,9 @@ from cart_app.sessions.truth import Action, Truth
 
 _LINE_WINDOW_S = 20.0
 """A line change this long after an action's weight change may be that action's."""
+_AUTO_MATCH_S = 30.0
+"""An automatic line change this long after an action's weight change may be that action's
+(an item shown after an "unseen item" question is charged by vision, seconds later)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +59,35 @@ class TripMetrics:
     comparison: Comparison
     replay_s: float = 0.0
     frames: int = 0
+    unmatched_auto: int = 0
+
+
+def unmatched_auto_units(truth: Truth, lines: Sequence[LineChange]) -> int:
+    """Units added by the cart itself that no action around then put in (see the module
+    docstring). A weighing counts as one unit; changes at one moment are judged together."""
+    moments: dict[float, Counter[str]] = {}
+    for change in lines:
+        if change.kind == "add" and change.source not in ("shopper", "staff"):
+            units = 1 if change.weight_g > 0 else change.quantity
+            moments.setdefault(change.t, Counter())[change.sku] += units
+    unmatched = 0
+    for t, added in moments.items():
+
+        def covers(action: Action, added: Counter[str] = added) -> bool:
+            held: Counter[str] = Counter()
+            for item in action.items:
+                held[item.sku] += item.quantity
+            return all(held[sku] >= n for sku, n in added.items())
+
+        if not any(
+            action.kind != "remove"
+            and action.t_weight is not None
+            and t - _AUTO_MATCH_S <= action.t_weight <= t + 0.5
+            and covers(action)
+            for action in truth.actions
+        ):
+            unmatched += sum(added.values())
+    return unmatched
 
 
 def _action_lines(
@@ -119,6 +159,7 @@ def trip_metrics(
         items=truth.items_handled,
         wrong=comparison.wrong_charges,
         silent_wrong=silent,
+        unmatched_auto=unmatched_auto_units(truth, result.lines),
         prompts=len(shown),
         staff_prompts=len(result.prompts) - len(shown),
         latencies_s=tuple(latencies),
