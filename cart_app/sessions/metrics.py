@@ -10,7 +10,8 @@ Per trip:
   its line;
 - **unmatched auto units**: a stricter check on silent charges, line by line. Units the cart
   added by itself (vision or barcode, not on an answer) that no action of the truth put in
-  around then (from ``_AUTO_MATCH_S`` before to 0.5 s after): the per-product rule above lets a
+  around then (from ``_AUTO_MATCH_S`` before to 0.5 s after), each action's units used once by
+  the lines in time order: the per-product rule above lets a
   wrong product off when another action of the trip with that product was asked about (two
   natural yoghurts charged for a natural and a vanilla one, when a natural yoghurt had been
   asked about earlier in the trip);
@@ -64,29 +65,31 @@ class TripMetrics:
 
 def unmatched_auto_units(truth: Truth, lines: Sequence[LineChange]) -> int:
     """Units added by the cart itself that no action around then put in (see the module
-    docstring). A weighing counts as one unit; changes at one moment are judged together."""
-    moments: dict[float, Counter[str]] = {}
-    for change in lines:
-        if change.kind == "add" and change.source not in ("shopper", "staff"):
-            units = 1 if change.weight_g > 0 else change.quantity
-            moments.setdefault(change.t, Counter())[change.sku] += units
+    docstring). Every added line, whoever added it, takes its units from the actions of the
+    window in time order, so an action's unit is used once; a weighing counts as one unit."""
+    left: dict[int, Counter[str]] = {}
+    times: dict[int, float] = {}
+    for action in truth.actions:
+        if action.kind == "remove" or action.t_weight is None:
+            continue
+        times[action.id] = action.t_weight
+        left[action.id] = Counter()
+        for item in action.items:
+            left[action.id][item.sku] += item.quantity
+    order = sorted(left, key=lambda action_id: times[action_id])
     unmatched = 0
-    for t, added in moments.items():
-
-        def covers(action: Action, added: Counter[str] = added) -> bool:
-            held: Counter[str] = Counter()
-            for item in action.items:
-                held[item.sku] += item.quantity
-            return all(held[sku] >= n for sku, n in added.items())
-
-        if not any(
-            action.kind != "remove"
-            and action.t_weight is not None
-            and t - _AUTO_MATCH_S <= action.t_weight <= t + 0.5
-            and covers(action)
-            for action in truth.actions
-        ):
-            unmatched += sum(added.values())
+    for change in sorted((c for c in lines if c.kind == "add"), key=lambda c: c.t):
+        wanted = 1 if change.weight_g > 0 else change.quantity
+        for action_id in order:
+            if not change.t - _AUTO_MATCH_S <= times[action_id] <= change.t + 0.5:
+                continue
+            take = min(wanted, left[action_id][change.sku])
+            left[action_id][change.sku] -= take
+            wanted -= take
+            if not wanted:
+                break
+        if change.source not in ("shopper", "staff"):
+            unmatched += wanted
     return unmatched
 
 

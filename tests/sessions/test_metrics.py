@@ -46,8 +46,24 @@ def _line(t: float, sku: str, quantity: int, source: str, weight_g: float = 0.0)
             ],
             0,
         ),
-        # two natural yoghurts for a natural and a vanilla one: both units judged together
-        ([_line(1070.3, "D-YOGHURT-NAT", 2, "vision")], 2),
+        # two natural yoghurts for a natural and a vanilla one, the earlier natural yoghurt
+        # already charged on the shopper's answer: one unit no action put in
+        (
+            [
+                _line(1056.3, "D-YOGHURT-NAT", 1, "shopper"),
+                _line(1056.3, "FV-PINEAPPLE", 1, "shopper", weight_g=1447.6),
+                _line(1070.3, "D-YOGHURT-NAT", 2, "vision"),
+            ],
+            1,
+        ),
+        # two actions carried out at one moment (a crispbread and an avocado weighed apart)
+        (
+            [
+                _line(1070.3, "D-YOGHURT-VAN", 1, "vision"),
+                _line(1070.3, "FV-PINEAPPLE", 1, "vision", weight_g=1447.6),
+            ],
+            0,
+        ),
         # the same change on the shopper's answer is not the cart's own doing
         ([_line(1070.3, "D-YOGHURT-NAT", 2, "shopper")], 0),
         # a product no action near then put in
