@@ -202,7 +202,9 @@ def test_scale_unplugged_silent_garbage_and_overload_mid_trip(
     scale = rig.health.state.component("scale")
     assert scale is not None and "overload" in scale.reason
     rig.board.clip = False
-    wait_until(lambda: rig.mode_is(Mode.NORMAL), "normal after overload (a settled plateau)")
+    # The filter must find a new plateau after the gap, from a pty stream that a loaded CI
+    # machine delivers unevenly (once past 20 s, on a run where the whole suite was 25 % slower).
+    wait_until(lambda: rig.mode_is(Mode.NORMAL), "normal after overload (a settled plateau)", 40.0)
     survived.append("overload")
 
     # Nothing of that reached the basket, and the cart sells as before.
