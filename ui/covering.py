@@ -13,15 +13,12 @@ from __future__ import annotations
 from typing import Any
 
 
-def set_covered(parent: Any, content: Any, covered: bool) -> bool:
+def set_covered(parent: Any, content: Any, covered: bool) -> None:
     """Take ``content``'s canvas out of ``parent``'s drawing while ``covered``, put it back
-    (underneath the rest, where it was) when not; returns whether anything changed."""
+    (underneath the rest, where it was) when not."""
     drawn = content.canvas in parent.canvas.children
     if covered and drawn:
         parent.canvas.remove(content.canvas)
-        return True
-    if not covered and not drawn:
+    elif not covered and not drawn:
         # Widgets are drawn in the order of their canvases: the content was the first child.
         parent.canvas.insert(0, content.canvas)
-        return True
-    return False

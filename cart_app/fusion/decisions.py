@@ -23,6 +23,7 @@ from cart_app.fusion.pairing import (
     act_now,
     assess,
     change_kind,
+    closest,
     counted_early,
     nearby,
     used,
@@ -61,7 +62,7 @@ class WeightDecider:
             near = nearby(
                 self._core.state.observations, change, kind, consumed | reserved, settings
             )
-            group = sorted(near[: settings.max_group_observations])
+            group = closest(near, settings)
             bag = self._own_bag(change, kind, group) if group else None
             if bag is not None:
                 commands.append(bag)

@@ -62,8 +62,12 @@ def paired(
     settings: FusionSettings,
 ) -> list[int]:
     """Indices of the observations paired with ``change``, oldest first: the
-    ``max_group_observations`` closest in time of those :func:`nearby`."""
-    near = nearby(observations, change, kind, consumed, settings)
+    :func:`closest` of those :func:`nearby`."""
+    return closest(nearby(observations, change, kind, consumed, settings), settings)
+
+
+def closest(near: Sequence[int], settings: FusionSettings) -> list[int]:
+    """The ``max_group_observations`` first of ``near`` (closest in time first), oldest first."""
     return sorted(near[: settings.max_group_observations])
 
 

@@ -136,19 +136,13 @@ def pool_agreeing(
     ``agreeing_min_probability``), a track with no candidates, or a disagreeing one, pool
     nothing; a barcode already leads its track's masses with its product.
     """
-    if len(views) < 2 or settings.agreeing_view_weight <= 0:
+    if len(views) < 2 or settings.agreeing_view_weight <= 0 or not all(v.masses for v in views):
         return tuple(views)
-    tops = [view.masses[0] if view.masses else None for view in views]
-    first = tops[0]
-    if first is None:
+    sku = views[0].masses[0][0]
+    tops = [view.masses[0] for view in views]
+    if any(s != sku or p < settings.agreeing_min_probability for s, p in tops):
         return tuple(views)
-    sku = first[0]
-    probabilities: list[float] = []
-    for top in tops:
-        if top is None or top[0] != sku or top[1] < settings.agreeing_min_probability:
-            return tuple(views)
-        probabilities.append(min(top[1], _SURE))
-    probabilities.sort(reverse=True)
+    probabilities = sorted((min(p, _SURE) for _, p in tops), reverse=True)
     log_odds = [math.log(p / (1.0 - p)) for p in probabilities]
     pooled_log_odds = log_odds[0] + settings.agreeing_view_weight * sum(log_odds[1:])
     pooled = min(_SURE, 1.0 / (1.0 + math.exp(-pooled_log_odds)))
