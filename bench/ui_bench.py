@@ -88,6 +88,88 @@ def swap_floor(
     return empty, drawn
 
 
+class FrameCounts:
+    """What each frame did, for ``--worst``: the window's drawing (GL calls) and swap, the list
+    rows built, the label texts rendered, the snapshots applied and the screen shown."""
+
+    def __init__(self, ui: Any) -> None:
+        self.ui = ui
+        self.draw_s = 0.0
+        self.rows = 0
+        self.texts = 0
+        self.snapshots = 0
+        self.screen_before = ""
+        self.worst: list[tuple[float, str]] = []
+
+    @classmethod
+    def install(cls, window: Any, ui: Any) -> FrameCounts:
+        """Wrap the window's drawing, row building, text rendering and snapshot applying."""
+        from kivy.core.text import LabelBase
+        from kivy.uix.recycleview.views import RecycleDataAdapter
+
+        counts = cls(ui)
+        real_draw = window.on_draw
+        real_create = RecycleDataAdapter.create_view
+        real_render = LabelBase.render
+        real_applied = ui.on_snapshot_applied
+
+        def on_draw(*a: Any) -> Any:
+            t = time.perf_counter()
+            try:
+                return real_draw(*a)
+            finally:
+                counts.draw_s += time.perf_counter() - t
+
+        def create_view(self: Any, *a: Any) -> Any:
+            counts.rows += 1
+            return real_create(self, *a)
+
+        def render(self: Any, *a: Any, **k: Any) -> Any:
+            counts.texts += 1
+            return real_render(self, *a, **k)
+
+        def applied(*a: Any) -> None:
+            counts.snapshots += 1
+            if real_applied is not None:
+                real_applied(*a)
+
+        window.on_draw = on_draw
+        RecycleDataAdapter.create_view = create_view
+        LabelBase.render = render
+        ui.on_snapshot_applied = applied
+        return counts
+
+    def reset(self) -> None:
+        """Start counting a new frame."""
+        self.draw_s = 0.0
+        self.rows = self.texts = self.snapshots = 0
+        self.screen_before = self.ui.screen.value
+
+    def keep(self, wall: float, cpu: float, swap: float, keep: int) -> None:
+        """Keep the frame's line when it is among the ``keep`` longest."""
+        if len(self.worst) >= keep and wall <= self.worst[-1][0]:
+            return
+        screen = self.ui.screen.value
+        shown = screen if screen == self.screen_before else f"{self.screen_before} → {screen}"
+        prompt = " (question open)" if self.ui.prompt.view is not None else ""
+        line = (
+            f"{wall * 1000:5.1f} ms: Kivy thread on a core {cpu * 1000:4.1f}, drawing "
+            f"{self.draw_s * 1000:4.1f}, swap {swap * 1000:4.1f}; {self.snapshots} snapshots, "
+            f"{self.rows} rows built, {self.texts} texts rendered; {shown}{prompt}"
+        )
+        self.worst.append((wall, line))
+        self.worst.sort(key=lambda entry: -entry[0])
+        del self.worst[keep:]
+
+    def report(self) -> list[str]:
+        """The kept frames, the longest first."""
+        if not self.worst:
+            return []
+        return ["the longest frames (work and swap, no sleep):"] + [
+            f"  {line}" for _, line in self.worst
+        ]
+
+
 def keep_slowest(
     slowest: list[tuple[float, int, pstats.Stats]],
     spent: float,
@@ -121,6 +203,13 @@ def main(argv: list[str] | None = None) -> int:
         default=0,
         metavar="N",
         help="the window's multisampling, as [ui] multisamples (Kivy's own default is 2)",
+    )
+    parser.add_argument(
+        "--worst",
+        type=int,
+        default=0,
+        metavar="N",
+        help="print what the N longest frames did (drawing, swap, rows built, texts rendered)",
     )
     args = parser.parse_args(argv)
 
@@ -200,6 +289,7 @@ def main(argv: list[str] | None = None) -> int:
 
     Clock.usleep = usleep
     Window.flip = flip
+    counts = FrameCounts.install(Window, ui)
     work: list[float] = []
     flips: list[float] = []
     frame_times: list[tuple[float, float]] = []
@@ -247,6 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     slowest: list[tuple[float, int, pstats.Stats]] = []
     while not done.is_set():
         sleep_s[0] = flip_s[0] = 0.0
+        counts.reset()
         profiler = cProfile.Profile() if args.profile else None
         t = time.perf_counter()
         cpu = time.thread_time()
@@ -261,6 +352,8 @@ def main(argv: list[str] | None = None) -> int:
         # The frame's time and the Kivy thread's own CPU time in it: where they differ by much,
         # the thread waited (for the GIL, or for one of the two cores), it did not work.
         frame_times.append((total - sleep_s[0], time.thread_time() - cpu))
+        if args.worst:
+            counts.keep(total - sleep_s[0], time.thread_time() - cpu, flip_s[0], args.worst)
         if profiler is not None:
             keep_slowest(slowest, work[-1], len(work), profiler, args.profile)
     for _ in range(30):
@@ -340,6 +433,8 @@ def main(argv: list[str] | None = None) -> int:
             f"the X server): median {statistics.median(floor[0]) * ms:.1f} ms empty, "
             f"{statistics.median(floor[1]) * ms:.1f} ms drawn"
         )
+    for line in counts.report():
+        print(line)
     for spent, index, stats_ in slowest:
         print(f"--- frame {index}: {spent * ms:.1f} ms of UI work (profiled, so slower) ---")
         stats_.sort_stats("cumulative").print_stats(25)

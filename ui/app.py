@@ -84,6 +84,10 @@ def register_fonts() -> None:
         LabelBase.register(DEFAULT_FONT, regular, fn_bold=bold if Path(bold).exists() else regular)
 
 
+PRIMED_SCREENS = (Screen.BASKET, Screen.MAP, Screen.SEARCH, Screen.CHECKOUT)
+"""The screens a trip visits, refreshed once at start-up (``_prime_screens``)."""
+
+
 def _kivy_app_class() -> type:
     """Define the App class on first use, so importing :mod:`ui.app` does not load Kivy."""
     from kivy.app import App
@@ -92,7 +96,7 @@ def _kivy_app_class() -> type:
     from kivy.lang import Builder
     from kivy.properties import DictProperty, ListProperty, NumericProperty, StringProperty
 
-    from ui import clipping, picker_dialog, screens, tools_screens, widgets
+    from ui import clipping, picker_dialog, rows, screens, tools_screens, widgets
 
     class SmartCartApp(App):  # type: ignore[misc]
         """The cart's touchscreen."""
@@ -184,6 +188,7 @@ def _kivy_app_class() -> type:
         def on_start(self) -> None:
             self.ui.attach()
             self.on_ui_change(ALL_PARTS)
+            self._prime_screens()
             # Everything built so far lives as long as the app. Freezing it keeps the garbage
             # collector's full passes from walking it: such a pass over Kivy's widget graph
             # stalled the Kivy thread for about 130 ms in the benchmark (bench/ui_bench.py).
@@ -192,6 +197,24 @@ def _kivy_app_class() -> type:
 
         def on_stop(self) -> None:
             self.ui.detach()
+
+        def _prime_screens(self) -> None:
+            """Bring each shopping screen up to date once, one per frame, from start-up.
+
+            A screen is refreshed only while on show; its first visit otherwise rendered every
+            text it has (the map: its aisles, lanes and route, 30–40 textures) in the frame of
+            the tap. Primed here, later visits render only what changed since.
+            """
+            pending = [s for s in PRIMED_SCREENS if s.value != self.sm.current]
+
+            def step(_dt: float) -> bool:
+                if pending:
+                    name = pending.pop(0).value
+                    if name != self.sm.current:
+                        self.sm.get_screen(name).refresh(self.ui)
+                return bool(pending)
+
+            Clock.schedule_interval(step, 0)
 
         # -- the controller says something changed --------------------------------------------
         def on_ui_change(self, parts: frozenset[Part]) -> None:
@@ -309,8 +332,8 @@ def _kivy_app_class() -> type:
 
         return Factory.CartRoot()
 
-    # widgets, clipping: register the custom classes the kv rules use
-    _ = (EventLoop, widgets, clipping)
+    # widgets, clipping, rows: register the custom classes the kv rules use
+    _ = (EventLoop, widgets, clipping, rows)
     return SmartCartApp
 
 

@@ -25,9 +25,12 @@ from typing import Any
 
 from kivy.clock import Clock
 from kivy.graphics.scissor_instructions import ScissorPop, ScissorPush
+from kivy.properties import BooleanProperty
 from kivy.uix.recycleview import RecycleView
 from kivy.uix.screenmanager import ScreenManager
 from kivy.uix.scrollview import ScrollView
+
+from ui.rows import KeepingAdapter, prebuild_rows
 
 
 class ScissorClip:
@@ -81,8 +84,44 @@ class ClipScrollView(ScissorClip, ScrollView):  # type: ignore[misc]
 
 
 class ClipRecycleView(ClipScrollView, RecycleView):  # type: ignore[misc]
-    """A ``RecycleView`` clipped by the scissor test (see the module docstring)."""
+    """A ``RecycleView`` clipped by the scissor test (see the module docstring), whose rows keep
+    their views when the data changes (:mod:`ui.rows`; lay it out with ``KeepingBoxLayout``)."""
+
+    prebuild = BooleanProperty(False)
+    """Build spare row views from start-up (:func:`ui.rows.prebuild_rows`): the lists a trip
+    fills as it goes (basket, list, search, summary) show their first rows without a stall."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        """Build with a :class:`ui.rows.KeepingAdapter` unless given another adapter."""
+        kwargs.setdefault("view_adapter", KeepingAdapter())
+        super().__init__(**kwargs)
+        # After the kv rule has set viewclass and prebuild.
+        Clock.schedule_once(lambda _dt: prebuild_rows(self) if self.prebuild else None, 0)
 
 
 class FlatScreenManager(ScreenManager):  # type: ignore[misc]
-    """A ``ScreenManager`` without the stencil (its kv rule drops it; ``NoTransition`` only)."""
+    """A ``ScreenManager`` without the stencil (its kv rule drops it; ``NoTransition`` only)
+    that keeps every screen, shown or not, at its own size and position.
+
+    Kivy sizes only the screen on show; the others stayed at 100×100 until their first visit,
+    and that frame laid the whole screen out and rendered every label again at its real width
+    (a switch to the map for the first time: 30–40 texts, 52–64 ms in ``bench/ui_bench.py``).
+    Sized from the start, a screen is laid out and its texts rendered when it is built (at
+    start-up) and when its data changes, not when it comes on show.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        """Size the screens whenever the manager's own size or position changes."""
+        super().__init__(**kwargs)
+        self.fbind("size", self._fit_screens)
+        self.fbind("pos", self._fit_screens)
+
+    def add_widget(self, widget: Any, *args: Any, **kwargs: Any) -> None:
+        """Add a screen, sized as the manager."""
+        super().add_widget(widget, *args, **kwargs)
+        self._fit_screens()
+
+    def _fit_screens(self, *_: Any) -> None:
+        for screen in self.screens:
+            screen.pos = self.pos
+            screen.size = self.size
