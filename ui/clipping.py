@@ -25,7 +25,7 @@ from typing import Any
 
 from kivy.clock import Clock
 from kivy.graphics.scissor_instructions import ScissorPop, ScissorPush
-from kivy.properties import BooleanProperty
+from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.recycleview import RecycleView
 from kivy.uix.screenmanager import ScreenManager
 from kivy.uix.scrollview import ScrollView
@@ -91,12 +91,21 @@ class ClipRecycleView(ClipScrollView, RecycleView):  # type: ignore[misc]
     """Build spare row views from start-up (:func:`ui.rows.prebuild_rows`): the lists a trip
     fills as it goes (basket, list, search, summary) show their first rows without a stall."""
 
+    row_key = StringProperty("")
+    """The data field that identifies a row (:class:`ui.rows.KeepingAdapter`'s ``key``)."""
+
     def __init__(self, **kwargs: Any) -> None:
         """Build with a :class:`ui.rows.KeepingAdapter` unless given another adapter."""
         kwargs.setdefault("view_adapter", KeepingAdapter())
         super().__init__(**kwargs)
+        self.fbind("row_key", self._set_row_key)
+        self._set_row_key()
         # After the kv rule has set viewclass and prebuild.
         Clock.schedule_once(lambda _dt: prebuild_rows(self) if self.prebuild else None, 0)
+
+    def _set_row_key(self, *_: Any) -> None:
+        if isinstance(self.view_adapter, KeepingAdapter):
+            self.view_adapter.key = self.row_key
 
 
 class FlatScreenManager(ScreenManager):  # type: ignore[misc]

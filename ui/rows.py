@@ -40,35 +40,61 @@ MIN_ROW_HEIGHT = 40.0
 
 
 class KeepingAdapter(RecycleDataAdapter):  # type: ignore[misc]
-    """Hands a row its own previous view, brought up to date (see the module docstring)."""
+    """Hands a row its own previous view, brought up to date (see the module docstring).
 
-    def __init__(self, **kwargs: Any) -> None:
+    ``key`` names a data field that identifies a row (a basket line's ``line_id``): its view
+    then follows the row when rows above it come or go, instead of staying at the index and
+    taking the next row's texts. Without a key a view stays with its index.
+    """
+
+    def __init__(self, key: str = "", **kwargs: Any) -> None:
         """No spare views yet (:func:`prebuild_rows` makes them)."""
         super().__init__(**kwargs)
+        self.key = key
         self.spares: defaultdict[Any, list[Any]] = defaultdict(list)
+        self._keys: dict[int, Any] = {}  # id(view) -> the key of the row it shows
 
     def view_count(self, viewclass: Any) -> int:
         """Views of ``viewclass`` this adapter holds: shown, kept for their index, spare."""
         shown = sum(1 for view in self.views.values() if view.__class__ is viewclass)
         return shown + len(self.dirty_views.get(viewclass, ())) + len(self.spares[viewclass])
 
-    def create_view(self, index: int, data_item: Any, viewclass: Any) -> Any:
-        """A spare view brought up to date, or a new one when there is no spare."""
-        spares = self.spares.get(viewclass)
-        if spares:
-            view = spares.pop()
-            self.refresh_view_attrs(index, data_item, view)
-            return view
-        return super().create_view(index, data_item, viewclass)
+    def invalidate(self) -> None:
+        """Keep the views (dirty, by index) instead of handing them to Kivy's shared cache."""
+        self.make_views_dirty()
+
+    def refresh_view_attrs(self, index: int, data_item: Any, view: Any) -> None:
+        """Copy the row's data into the view (unchanged values dispatch nothing)."""
+        super().refresh_view_attrs(index, data_item, view)
+        if self.key:
+            self._keys[id(view)] = data_item.get(self.key)
 
     def get_view(self, index: int, data_item: Any, viewclass: Any) -> Any:
-        """The view for ``index``: its own dirty view refreshed, else Kivy's choice."""
-        dirty = self.dirty_views.get(viewclass)
-        if dirty and index in dirty:
-            view = dirty.pop(index)
-            self.refresh_view_attrs(index, data_item, view)
-            return view
-        return super().get_view(index, data_item, viewclass)
+        """The row's own view (same key, else same index), a spare, any kept view, or a new one;
+        always brought up to date with the row's data."""
+        if viewclass is None:
+            return None
+        dirty = self.dirty_views.get(viewclass) or {}
+        slot = self._own_slot(dirty, index, data_item)
+        if slot is not None:
+            view = dirty.pop(slot)
+        elif self.spares.get(viewclass):
+            view = self.spares[viewclass].pop()
+        elif dirty:
+            view = dirty.pop(next(iter(dirty)))
+        else:
+            return self.create_view(index, data_item, viewclass)
+        self.refresh_view_attrs(index, data_item, view)
+        return view
+
+    def _own_slot(self, dirty: dict[int, Any], index: int, data_item: Any) -> int | None:
+        if not self.key:
+            return index if index in dirty else None
+        wanted = data_item.get(self.key)
+        keys = self._keys
+        if index in dirty and keys.get(id(dirty[index])) == wanted:
+            return index
+        return next((i for i, view in dirty.items() if keys.get(id(view)) == wanted), None)
 
 
 class KeepingBoxLayout(RecycleBoxLayout):  # type: ignore[misc]

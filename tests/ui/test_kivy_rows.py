@@ -42,16 +42,19 @@ def probe_class() -> Any:
     return RowProbe
 
 
-@pytest.fixture
-def rows_list(kivy_app: KivyHarness) -> Iterator[tuple[Any, Any]]:
-    """A ClipRecycleView (KeepingAdapter) over a KeepingBoxLayout, on the window."""
+@pytest.fixture(params=["", "id"])
+def rows_list(kivy_app: KivyHarness, request: pytest.FixtureRequest) -> Iterator[tuple[Any, Any]]:
+    """A ClipRecycleView (KeepingAdapter) over a KeepingBoxLayout, on the window; rows kept
+    by index (no key) and by their ``id`` field."""
     from kivy.core.window import Window
 
     from ui.clipping import ClipRecycleView
     from ui.rows import KeepingBoxLayout
 
     probe = probe_class()
-    rv = ClipRecycleView(size_hint=(None, None), size=(300, LIST_H), pos=(0, 0))
+    rv = ClipRecycleView(
+        size_hint=(None, None), size=(300, LIST_H), pos=(0, 0), row_key=request.param
+    )
     layout = KeepingBoxLayout(
         orientation="vertical",
         default_size=(None, ROW_H),
@@ -71,7 +74,8 @@ def rows_list(kivy_app: KivyHarness) -> Iterator[tuple[Any, Any]]:
 
 
 def data(texts: list[str]) -> list[dict[str, Any]]:
-    return [{"text": t} for t in texts]
+    """Rows whose ``id`` is their text's first word (``line 3`` and ``line 3 × 2`` are one row)."""
+    return [{"text": t, "id": t.split()[0] if " " in t else t} for t in texts]
 
 
 def shown(rv: Any) -> dict[int, Any]:
@@ -87,7 +91,7 @@ def test_a_row_keeps_its_view_and_only_changed_texts_render(
     kivy_app: KivyHarness, rows_list: tuple[Any, Any]
 ) -> None:
     rv, probe = rows_list
-    texts = [f"line {i}" for i in range(20)]
+    texts = [f"line{i}" for i in range(20)]
     rv.data = data(texts)
     kivy_app.pump(3)
     before = shown(rv)
@@ -95,8 +99,8 @@ def test_a_row_keeps_its_view_and_only_changed_texts_render(
     renders = probe.renders
 
     # What the basket does on every snapshot: a new list, one line changed, one more at the end.
-    texts[2] = "line 2 × 2"
-    rv.data = data([*texts, "line 20"])
+    texts[2] = "line2 × 2"
+    rv.data = data([*texts, "line20"])
     kivy_app.pump(3)
     after = shown(rv)
     assert after.keys() == before.keys()
@@ -104,6 +108,29 @@ def test_a_row_keeps_its_view_and_only_changed_texts_render(
     assert [after[i].text for i in sorted(after)] == [texts[i] for i in sorted(after)]
     # Kivy's own layout hands every view another row's data here (each label renders again).
     assert probe.renders - renders == 1
+
+
+@pytest.mark.parametrize("rows_list", ["id"], indirect=True)
+def test_a_keyed_row_keeps_its_view_when_a_row_above_goes(
+    kivy_app: KivyHarness, rows_list: tuple[Any, Any]
+) -> None:
+    rv, probe = rows_list
+    texts = [f"line{i}" for i in range(20)]
+    rv.data = data(texts)
+    kivy_app.pump(3)
+    before = {view.text: view for view in shown(rv).values()}
+    renders = probe.renders
+
+    del texts[1]  # a line taken out: every row below moves up one
+    rv.data = data(texts)
+    kivy_app.pump(3)
+    after = shown(rv)
+    assert [after[i].text for i in sorted(after)] == [texts[i] for i in sorted(after)]
+    assert all(view is before[view.text] for view in after.values() if view.text in before)
+    # Only the row that scrolled into view at the bottom renders (by index: all of them).
+    newcomers = sum(1 for view in after.values() if view.text not in before)
+    assert newcomers == 1
+    assert probe.renders - renders == newcomers
 
 
 def test_rows_shown_always_match_the_data(
