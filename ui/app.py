@@ -84,10 +84,6 @@ def register_fonts() -> None:
         LabelBase.register(DEFAULT_FONT, regular, fn_bold=bold if Path(bold).exists() else regular)
 
 
-PRIMED_SCREENS = (Screen.BASKET, Screen.MAP, Screen.SEARCH, Screen.CHECKOUT)
-"""The screens a trip visits, refreshed once at start-up (``_prime_screens``)."""
-
-
 def _kivy_app_class() -> type:
     """Define the App class on first use, so importing :mod:`ui.app` does not load Kivy."""
     from kivy.app import App
@@ -96,7 +92,7 @@ def _kivy_app_class() -> type:
     from kivy.lang import Builder
     from kivy.properties import DictProperty, ListProperty, NumericProperty, StringProperty
 
-    from ui import clipping, picker_dialog, rows, screens, tools_screens, widgets
+    from ui import clipping, picker_dialog, priming, rows, screens, tools_screens, widgets
 
     class SmartCartApp(App):  # type: ignore[misc]
         """The cart's touchscreen."""
@@ -198,23 +194,17 @@ def _kivy_app_class() -> type:
         def on_stop(self) -> None:
             self.ui.detach()
 
-        def _prime_screens(self) -> None:
-            """Bring each shopping screen up to date once, one per frame, from start-up.
+        def _prime_screens(self) -> priming.ScreenPrimer:
+            """Refresh and draw (unseen) the screens a trip visits, from start-up
+            (:mod:`ui.priming`): their first visit then costs no more than the next ones."""
+            from kivy.core.window import Window
 
-            A screen is refreshed only while on show; its first visit otherwise rendered every
-            text it has (the map: its aisles, lanes and route, 30–40 textures) in the frame of
-            the tap. Primed here, later visits render only what changed since.
-            """
-            pending = [s for s in PRIMED_SCREENS if s.value != self.sm.current]
+            def refresh(name: str) -> None:
+                self.sm.get_screen(name).refresh(self.ui)
 
-            def step(_dt: float) -> bool:
-                if pending:
-                    name = pending.pop(0).value
-                    if name != self.sm.current:
-                        self.sm.get_screen(name).refresh(self.ui)
-                return bool(pending)
-
-            Clock.schedule_interval(step, 0)
+            primer = priming.ScreenPrimer(self.sm, Window, refresh, priming.PRIMED_SCREENS)
+            primer.start()
+            return primer
 
         # -- the controller says something changed --------------------------------------------
         def on_ui_change(self, parts: frozenset[Part]) -> None:

@@ -20,6 +20,7 @@ from kivy.properties import (
 )
 from kivy.uix.button import Button
 from kivy.uix.gridlayout import GridLayout
+from kivy.uix.image import Image
 from kivy.uix.relativelayout import RelativeLayout
 from kivy.uix.widget import Widget
 
@@ -63,6 +64,10 @@ class Tile(RelativeLayout):  # type: ignore[misc]
 
     source = StringProperty("")
     letters = StringProperty("")
+
+
+class TileImage(Image):  # type: ignore[misc]
+    """A tile's picture, drawn without Kivy's stencil clipping (its rule is in theme.kv)."""
 
 
 class ToggleText(BigButton):

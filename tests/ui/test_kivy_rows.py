@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -204,17 +205,36 @@ def test_every_screen_is_sized_before_it_is_shown(kivy_app: KivyHarness) -> None
         assert tuple(screen.pos) == tuple(sm.pos), screen.name
 
 
-def test_the_screens_a_trip_visits_are_primed_at_start_up(kivy_app: KivyHarness) -> None:
-    from ui.app import PRIMED_SCREENS
+def test_the_screens_a_trip_visits_are_primed_unseen(kivy_app: KivyHarness, tmp_path: Path) -> None:
+    from kivy.core.window import Window
+    from PIL import Image, ImageChops
+
+    from ui.priming import PRIMED_SCREENS
 
     h = kivy_app
     h.back_to_welcome()
+    h.pump(5)
     # The search screen has no view of its own (it shows the map's search results).
     hidden = [s.value for s in PRIMED_SCREENS if s.value != "search"]
     assert len(hidden) == len(PRIMED_SCREENS) - 1
     for name in hidden:
         h.screen(name).view = None
-    h.app._prime_screens()
-    h.pump(len(hidden) + 2)
-    assert h.shown() == "welcome"  # primed without being shown
+    before = list(Window.canvas.children)
+    plain = Image.open(Window.screenshot(name=str(tmp_path / "plain.png"))).convert("RGB")
+
+    primer = h.app._prime_screens()
+    underdrawn = 0
+    for _ in range(4 * len(PRIMED_SCREENS)):
+        if primer.done:
+            break
+        h.pump(1)
+        if Window.canvas.children[0] not in before:  # a screen drawn underneath this frame
+            underdrawn += 1
+            shot = Window.screenshot(name=str(tmp_path / f"under{underdrawn}.png"))
+            seen = Image.open(shot).convert("RGB")
+            assert ImageChops.difference(plain, seen).getbbox() is None, "the primed screen shows"
+    assert primer.done
+    assert underdrawn == len(PRIMED_SCREENS)
+    assert list(Window.canvas.children) == before  # nothing left in the window's drawing
+    assert h.shown() == "welcome"
     assert all(h.screen(name).view is not None for name in hidden)
