@@ -157,7 +157,8 @@ class FrameCounts:
         prompt = " (question open)" if self.ui.prompt.view is not None else ""
         line = (
             f"{wall * 1000:5.1f} ms: Kivy thread on a core {cpu * 1000:4.1f}, drawing "
-            f"{self.draw_s * 1000:4.1f} (on a core {self.draw_cpu_s * 1000:4.1f}), swap {swap * 1000:4.1f}; {self.snapshots} snapshots, "
+            f"{self.draw_s * 1000:4.1f} (on a core {self.draw_cpu_s * 1000:4.1f}), "
+            f"swap {swap * 1000:4.1f}; {self.snapshots} snapshots, "
             f"{self.rows} rows built, {self.texts} texts rendered; {shown}{prompt}"
         )
         self.worst.append((wall, line))
