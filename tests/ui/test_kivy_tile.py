@@ -33,8 +33,8 @@ def pixel(shot: Path, x: float, y: float) -> tuple[int, int, int]:
     from PIL import Image
 
     image = Image.open(shot).convert("RGB")
-    value: tuple[int, int, int] = image.getpixel((round(x), image.height - 1 - round(y)))
-    return value
+    r, g, b = image.getpixel((round(x), image.height - 1 - round(y)))  # type: ignore[misc]
+    return int(r), int(g), int(b)
 
 
 @pytest.mark.parametrize("picture", [True, False])
