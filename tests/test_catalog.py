@@ -667,3 +667,30 @@ def test_learning_survives_reimport_unless_nominal_changes(
     catalog.import_json(write(tmp_path / "changed.json", changed))
     assert catalog.weight_model("MILK").samples == 0
     assert catalog.weight_model("PB").samples == 3
+
+
+def test_a_product_looked_up_again_reflects_weighings_and_imports(
+    tmp_path: Path, catalog: Catalog
+) -> None:
+    # by_sku keeps what it read (the engine prices every line on every change); what it kept
+    # must not outlive a weighing that taught the product's spread, or a new catalog.
+    before = catalog.by_sku("MILK")
+    assert before is not None and before.weight_spread_g is None
+    assert catalog.by_sku("MILK") == before
+    for grams in [1052.0, 1058.5, 1061.0, 1049.5, 1063.0, 1055.0, 1057.5, 1060.0, 1054.0, 1059.5]:
+        catalog.record_weighing("MILK", grams)
+    learnt = catalog.by_sku("MILK")
+    assert learnt is not None and learnt.weight_spread_g is not None
+    assert catalog.by_sku("NEW") is None
+
+    data = minimal()
+    data["products"][0]["price_cents"] = 1_999
+    data["products"].append(_product("NEW", gtins=["96385074"]))
+    catalog.import_json(write(tmp_path / "dearer.json", data))
+    dearer = catalog.by_sku("MILK")
+    assert dearer is not None and dearer.price_cents == 1_999
+    assert catalog.by_sku("NEW") is not None
+    data["products"] = [p for p in data["products"] if p["sku"] != "MILK"]
+    data["offers"] = []
+    catalog.import_json(write(tmp_path / "no-milk.json", data))
+    assert catalog.by_sku("MILK") is None
