@@ -92,7 +92,16 @@ def _kivy_app_class() -> type:
     from kivy.lang import Builder
     from kivy.properties import DictProperty, ListProperty, NumericProperty, StringProperty
 
-    from ui import clipping, picker_dialog, priming, rows, screens, tools_screens, widgets
+    from ui import (
+        clipping,
+        picker_dialog,
+        priming,
+        rows,
+        screens,
+        text_cache,
+        tools_screens,
+        widgets,
+    )
 
     class SmartCartApp(App):  # type: ignore[misc]
         """The cart's touchscreen."""
@@ -161,6 +170,8 @@ def _kivy_app_class() -> type:
 
         # -- building ------------------------------------------------------------------------
         def build(self) -> Any:
+            # Before any label exists: each label takes its texture_update when it is built.
+            text_cache.install(text_cache.TextCache())
             for name in KV_FILES:
                 Builder.load_file(str(KV_DIR / name))
             root = screens_root()
