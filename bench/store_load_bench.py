@@ -28,6 +28,7 @@ from pathlib import Path
 
 import requests
 
+from bench.stats import percentile
 from cart_app.store.client import StoreClient
 from cart_app.store.contract import HandoffLine, HandoffRequest, SessionStart, handoff_lines_hash
 from cart_app.store.http import StoreError, TransportSettings
@@ -207,13 +208,6 @@ def run_cart(job: Job, cart: tuple[str, str, CartKey]) -> None:
         lane.close()
 
 
-def percentile(values: list[float], q: float) -> float:
-    """The ``q`` quantile (0..1) by the nearest-rank method."""
-    ordered = sorted(values)
-    rank = max(0, min(len(ordered) - 1, round(q * len(ordered) + 0.5) - 1))
-    return ordered[rank]
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print its figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -266,13 +260,13 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(
             f"handoff latency ms: median {statistics.median(ms):.1f}, "
-            f"p95 {percentile(ms, 0.95):.1f}, p99 {percentile(ms, 0.99):.1f}, max {max(ms):.1f}"
+            f"p95 {percentile(ms, 95):.1f}, p99 {percentile(ms, 99):.1f}, max {max(ms):.1f}"
         )
     if results.pay_latencies_s:
         ms = [v * 1000 for v in results.pay_latencies_s]
         print(
             f"lane payment latency ms: median {statistics.median(ms):.1f}, "
-            f"p95 {percentile(ms, 0.95):.1f}"
+            f"p95 {percentile(ms, 95):.1f}"
         )
     for error in results.errors[:5]:
         print(f"error: {error}")

@@ -36,7 +36,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import itertools
-import math
 import os
 import pstats
 import shutil
@@ -53,6 +52,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.stats import percentile  # noqa: E402  (after the path is set)
+
 
 def _reexec_under_xvfb() -> int | None:
     if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
@@ -63,14 +64,6 @@ def _reexec_under_xvfb() -> int | None:
         return 0
     command = [xvfb, "-a", "-s", "-screen 0 1280x800x24", sys.executable, __file__, *sys.argv[1:]]
     return subprocess.call(command)
-
-
-def percentile(values: list[float], p: float) -> float:
-    """The ``p``-th percentile (nearest rank: the smallest value with ``p`` % at or below it)."""
-    ordered = sorted(values)
-    # round() before ceil: 0.95 * 100 is 95.00000000000001 in floating point.
-    rank = math.ceil(round(p / 100 * len(ordered), 9))
-    return ordered[max(0, min(len(ordered) - 1, rank - 1))]
 
 
 def swap_floor(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench.ui_bench import percentile, to_screen
+from bench.stats import percentile
+from bench.ui_bench import to_screen
 
 
 def test_each_snapshot_counts_until_a_version_at_least_as_new_shows() -> None:
