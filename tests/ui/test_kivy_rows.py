@@ -43,19 +43,15 @@ def probe_class() -> Any:
     return RowProbe
 
 
-@pytest.fixture(params=["", "id"])
-def rows_list(kivy_app: KivyHarness, request: pytest.FixtureRequest) -> Iterator[tuple[Any, Any]]:
-    """A ClipRecycleView (KeepingAdapter) over a KeepingBoxLayout, on the window; rows kept
-    by index (no key) and by their ``id`` field."""
+def list_on_window(probe: Any, **options: Any) -> Any:
+    """A ClipRecycleView (KeepingAdapter) of ``probe`` rows over a KeepingBoxLayout, added to
+    the window at its bottom left."""
     from kivy.core.window import Window
 
     from ui.clipping import ClipRecycleView
     from ui.rows import KeepingBoxLayout
 
-    probe = probe_class()
-    rv = ClipRecycleView(
-        size_hint=(None, None), size=(300, LIST_H), pos=(0, 0), row_key=request.param
-    )
+    rv = ClipRecycleView(size_hint=(None, None), size=(300, LIST_H), pos=(0, 0), **options)
     layout = KeepingBoxLayout(
         orientation="vertical",
         default_size=(None, ROW_H),
@@ -66,6 +62,17 @@ def rows_list(kivy_app: KivyHarness, request: pytest.FixtureRequest) -> Iterator
     rv.add_widget(layout)
     rv.viewclass = probe  # once the layout is in: the view class is the layout's
     Window.add_widget(rv)
+    return rv
+
+
+@pytest.fixture(params=["", "id"])
+def rows_list(kivy_app: KivyHarness, request: pytest.FixtureRequest) -> Iterator[tuple[Any, Any]]:
+    """A ClipRecycleView (KeepingAdapter) over a KeepingBoxLayout, on the window; rows kept
+    by index (no key) and by their ``id`` field."""
+    from kivy.core.window import Window
+
+    probe = probe_class()
+    rv = list_on_window(probe, row_key=request.param)
     kivy_app.pump(2)
     try:
         yield rv, probe
@@ -88,13 +95,19 @@ def shown(rv: Any) -> dict[int, Any]:
     return views
 
 
+def fill(kivy_app: KivyHarness, rv: Any, rows: int) -> list[str]:
+    """Give the list ``rows`` rows (``line0``, ``line1``, ...) and let it show them."""
+    texts = [f"line{i}" for i in range(rows)]
+    rv.data = data(texts)
+    kivy_app.pump(3)
+    return texts
+
+
 def test_a_row_keeps_its_view_and_only_changed_texts_render(
     kivy_app: KivyHarness, rows_list: tuple[Any, Any]
 ) -> None:
     rv, probe = rows_list
-    texts = [f"line{i}" for i in range(20)]
-    rv.data = data(texts)
-    kivy_app.pump(3)
+    texts = fill(kivy_app, rv, 20)
     before = shown(rv)
     assert sorted(before)[:8] == list(range(8))  # the top of the list is in view
     renders = probe.renders
@@ -116,9 +129,7 @@ def test_a_keyed_row_keeps_its_view_when_a_row_above_goes(
     kivy_app: KivyHarness, rows_list: tuple[Any, Any]
 ) -> None:
     rv, probe = rows_list
-    texts = [f"line{i}" for i in range(20)]
-    rv.data = data(texts)
-    kivy_app.pump(3)
+    texts = fill(kivy_app, rv, 20)
     before = {view.text: view for view in shown(rv).values()}
     renders = probe.renders
 
@@ -167,21 +178,8 @@ def test_rows_shown_always_match_the_data(
 def test_spare_rows_serve_the_first_rows(kivy_app: KivyHarness) -> None:
     from kivy.core.window import Window
 
-    from ui.clipping import ClipRecycleView
-    from ui.rows import KeepingBoxLayout
-
     probe = probe_class()
-    rv = ClipRecycleView(size_hint=(None, None), size=(300, LIST_H), prebuild=True)
-    layout = KeepingBoxLayout(
-        orientation="vertical",
-        default_size=(None, ROW_H),
-        default_size_hint=(1, None),
-        size_hint_y=None,
-    )
-    layout.bind(minimum_height=layout.setter("height"))
-    rv.add_widget(layout)
-    rv.viewclass = probe
-    Window.add_widget(rv)
+    rv = list_on_window(probe, prebuild=True)
     try:
         kivy_app.pump(40)
         spares = len(rv.view_adapter.spares[probe])
