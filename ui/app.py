@@ -94,6 +94,7 @@ def _kivy_app_class() -> type:
 
     from ui import (
         clipping,
+        map_widget,
         picker_dialog,
         priming,
         rows,
@@ -333,8 +334,8 @@ def _kivy_app_class() -> type:
 
         return Factory.CartRoot()
 
-    # widgets, clipping, rows: register the custom classes the kv rules use
-    _ = (EventLoop, widgets, clipping, rows)
+    # widgets, map_widget, clipping, rows: register the custom classes the kv rules use
+    _ = (EventLoop, widgets, map_widget, clipping, rows)
     return SmartCartApp
 
 
