@@ -4,8 +4,8 @@ A screen is refreshed only while it is on show, and the first frame that draws a
 for more than the later ones: its texts laid out and rendered, its vertex buffers created and,
 with Mesa's llvmpipe (software OpenGL), the rasteriser's code generated for each new mix of
 texture and blending. The first switch to the basket at the start of a trip drew for 22–25 ms
-of CPU in ``bench/ui_bench.py`` (2–3 ms once drawn before). So from start-up, one screen after
-another, the primer
+of CPU in ``bench/ui_bench.py``; once drawn before, it no longer shows among the longest frames
+(see docs/ui.md, "Benchmark"). So from start-up, one screen after another, the primer
 
 1. refreshes the screen (its texts render at their real widths: the manager keeps every screen
    sized, :class:`ui.clipping.FlatScreenManager`), then, on the next frame,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bench.stats import percentile
-from bench.ui_bench import to_screen
+from bench.ui_frames import to_screen
 
 
 def test_each_snapshot_counts_until_a_version_at_least_as_new_shows() -> None:
